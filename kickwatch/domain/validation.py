@@ -1,0 +1,95 @@
+"""Validation rules of the data model, as pure functions raising `ValidationError`.
+
+The store applies them before every write (the database enforces the same rules again with
+constraints), the command line and the settings dialog apply them to what a person types.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+from kickwatch.domain.errors import ValidationError
+
+CATEGORIES = ("auth", "database", "monitoring", "system")
+SENSITIVE_WORDS = ("secret", "password", "token")
+_KEY = re.compile(r"^([a-z]+)\.([a-z0-9_]+)$")
+_USERNAME = re.compile(r"^[a-z0-9_][a-z0-9_.-]{0,39}$")
+_URL_PREFIX = re.compile(r"^(?:https?://)?(?:www\.)?kick\.com/", re.IGNORECASE)
+# Clocks of two machines disagree a little; beyond this a timestamp is "in the future".
+FUTURE_TOLERANCE = timedelta(seconds=5)
+
+
+def normalize_username(text: str) -> str:
+    """The Kick username in `text`, which may be a name, `@name` or a kick.com URL, lowercased.
+
+    Raises ValidationError("username", ...) when nothing usable remains.
+    """
+    value = text.strip()
+    value = _URL_PREFIX.sub("", value)
+    value = value.split("?", 1)[0].split("#", 1)[0].strip("/").lstrip("@")
+    if "/" in value:
+        value = value.split("/", 1)[0]
+    value = value.lower()
+    if not value:
+        raise ValidationError("username", "must not be empty")
+    if not _USERNAME.match(value):
+        raise ValidationError(
+            "username",
+            f"{value!r} is not a Kick username (letters, digits, '_', '-' and '.', "
+            "at most 40 characters)",
+        )
+    return value
+
+
+def validate_display_name(value: str) -> str:
+    """A display name, stripped; must not be empty."""
+    value = value.strip()
+    if not value:
+        raise ValidationError("display_name", "must not be empty")
+    return value
+
+
+def validate_kick_id(field: str, value: int | str | None) -> int:
+    """A Kick user or channel id: a positive integer."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise ValidationError(field, "must not be empty")
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ValidationError(field, f"must be a positive integer, not {value!r}") from None
+    if number <= 0:
+        raise ValidationError(field, f"must be a positive integer, not {number}")
+    return number
+
+
+def validate_config_key(key: str) -> str:
+    """A configuration key `category.name`: lowercase, `[a-z0-9_]`, a known category."""
+    match = _KEY.match(key)
+    if not match:
+        raise ValidationError(
+            "key", f"{key!r} must look like category.name (lowercase letters, digits, '_')"
+        )
+    category = match.group(1)
+    if category not in CATEGORIES:
+        raise ValidationError(
+            "category", f"{category!r} is not one of {', '.join(CATEGORIES)}"
+        )
+    return key
+
+
+def category_of(key: str) -> str:
+    """The category part of a valid configuration key."""
+    return validate_config_key(key).split(".", 1)[0]
+
+
+def is_sensitive(key: str) -> bool:
+    """Whether a key names a secret that must be stored encrypted."""
+    lowered = key.lower()
+    return any(word in lowered for word in SENSITIVE_WORDS)
+
+
+def not_in_future(field: str, value: datetime | None, now: datetime) -> None:
+    """Raise ValidationError when `value` lies beyond `now` (with a small tolerance)."""
+    if value is not None and value > now + FUTURE_TOLERANCE:
+        raise ValidationError(field, f"cannot be in the future ({value.isoformat()})")

@@ -1,0 +1,316 @@
+"""The Pusher protocol 7 as Kick uses it, without any socket: parse frames, encode commands,
+classify close codes and turn channel events into `StreamEvent`s.
+
+Everything here is pure and tolerant: `data` may be a JSON string (Kick's usual form), an object,
+or absent; unknown events are passed through as `ChannelEvent`s for the caller to ignore. Frames
+that are not JSON objects, are truncated, or exceed `MAX_FRAME_BYTES` raise `MalformedFrame`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from kickwatch.domain.events import StreamEvent
+from kickwatch.domain.status import EventSource, EventType
+from kickwatch.kick.timestamps import parse_kick_time
+
+MAX_FRAME_BYTES = 1024 * 1024
+
+STREAMER_IS_LIVE = "App\\Events\\StreamerIsLive"
+STOP_STREAM_BROADCAST = "App\\Events\\StopStreamBroadcast"
+LIVESTREAM_UPDATED = "App\\Events\\LivestreamUpdated"
+
+_CHANNEL_NAME = re.compile(r"^channel[._](\d+)$")
+
+
+class MalformedFrame(ValueError):
+    """A frame that is not a Pusher JSON object (non-JSON, truncated, not an object, too big)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionEstablished:
+    """`pusher:connection_established`: the socket is ready for subscriptions."""
+
+    socket_id: str
+    activity_timeout: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionSucceeded:
+    """`pusher_internal:subscription_succeeded` for one channel."""
+
+    channel: str
+
+
+@dataclass(frozen=True, slots=True)
+class Ping:
+    """`pusher:ping` from the server: answer with a pong."""
+
+
+@dataclass(frozen=True, slots=True)
+class Pong:
+    """`pusher:pong`: the server answered our ping."""
+
+
+@dataclass(frozen=True, slots=True)
+class PusherError:
+    """`pusher:error`; `code` is None for errors that do not close the connection."""
+
+    code: int | None
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelEvent:
+    """Any other event; `data` is the decoded payload, `raw` the decoded frame."""
+
+    event: str
+    channel: str | None
+    data: dict[str, Any]
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+Frame = ConnectionEstablished | SubscriptionSucceeded | Ping | Pong | PusherError | ChannelEvent
+
+
+class CloseAction(StrEnum):
+    """What a Pusher client does after a close or error code."""
+
+    FATAL = "fatal"  # 4000-4099: do not reconnect unchanged; tell the user
+    BACKOFF = "backoff"  # 4100-4199: reconnect after at least 1 s of back-off
+    RECONNECT_NOW = "reconnect_now"  # 4200-4299: reconnect at once
+    DEFAULT = "default"  # anything else: exponential back-off with jitter, never give up
+
+
+def classify_close(code: int | None) -> CloseAction:
+    """The action for a WebSocket close code or `pusher:error` code (None: DEFAULT)."""
+    if code is None:
+        return CloseAction.DEFAULT
+    if 4000 <= code <= 4099:
+        return CloseAction.FATAL
+    if 4100 <= code <= 4199:
+        return CloseAction.BACKOFF
+    if 4200 <= code <= 4299:
+        return CloseAction.RECONNECT_NOW
+    return CloseAction.DEFAULT
+
+
+def is_informational(code: int | None) -> bool:
+    """Whether a `pusher:error` code is informational (4300-4399): log it, change nothing."""
+    return code is not None and 4300 <= code <= 4399
+
+
+def parse_frame(text: str | bytes) -> Frame:
+    """Parse one Pusher text frame; raises `MalformedFrame` for anything that is not one."""
+    if len(text) > MAX_FRAME_BYTES or (
+        isinstance(text, str) and len(text.encode("utf-8", "surrogatepass")) > MAX_FRAME_BYTES
+    ):
+        raise MalformedFrame(f"frame of more than {MAX_FRAME_BYTES} bytes")
+    try:
+        frame = json.loads(text)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedFrame(f"not JSON: {exc}") from None
+    if not isinstance(frame, dict):
+        raise MalformedFrame(f"not a JSON object but {type(frame).__name__}")
+    event = frame.get("event")
+    if not isinstance(event, str) or not event:
+        raise MalformedFrame("no event name")
+    channel = frame.get("channel")
+    channel = channel if isinstance(channel, str) else None
+
+    if event == "pusher:ping":
+        return Ping()
+    if event == "pusher:pong":
+        return Pong()
+    if event == "pusher_internal:subscription_succeeded":
+        if channel is None:
+            raise MalformedFrame("subscription_succeeded without a channel")
+        return SubscriptionSucceeded(channel)
+    data = _decode_data(frame.get("data"))
+    if event == "pusher:connection_established":
+        socket_id = data.get("socket_id")
+        if not isinstance(socket_id, str | int) or isinstance(socket_id, bool):
+            raise MalformedFrame("connection_established without a socket_id")
+        return ConnectionEstablished(str(socket_id), _as_float(data.get("activity_timeout")))
+    if event == "pusher:error":
+        message = data.get("message")
+        return PusherError(_as_int(data.get("code")), message if isinstance(message, str) else "")
+    decoded = dict(frame)
+    decoded["data"] = data
+    return ChannelEvent(event=event, channel=channel, data=data, raw=decoded)
+
+
+def _decode_data(value: Any) -> dict[str, Any]:
+    """`data` as an object: Kick sends a JSON string, some servers an object, some nothing."""
+    if value is None:
+        return {}
+    if isinstance(value, str):
+        if not value.strip():
+            return {}
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise MalformedFrame("data is a string that is not JSON") from None
+    if not isinstance(value, dict):
+        raise MalformedFrame(f"data is {type(value).__name__}, not an object")
+    return value
+
+
+def encode_subscribe(channel: str) -> str:
+    """The frame that subscribes to a public channel."""
+    return json.dumps({"event": "pusher:subscribe", "data": {"auth": "", "channel": channel}})
+
+
+def encode_unsubscribe(channel: str) -> str:
+    """The frame that unsubscribes from a channel."""
+    return json.dumps({"event": "pusher:unsubscribe", "data": {"channel": channel}})
+
+
+def encode_ping() -> str:
+    """A client ping."""
+    return json.dumps({"event": "pusher:ping", "data": {}})
+
+
+def encode_pong() -> str:
+    """The answer to a server ping."""
+    return json.dumps({"event": "pusher:pong", "data": {}})
+
+
+def channel_name(channel_id: int) -> str:
+    """The public Pusher channel of a Kick channel id: `channel.{id}`."""
+    return f"channel.{channel_id}"
+
+
+def alias_channel_name(channel_id: int) -> str:
+    """The underscore alias `channel_{id}`, which can deliver the same events again."""
+    return f"channel_{channel_id}"
+
+
+def channel_id_of(name: str | None) -> int | None:
+    """The Kick channel id in `channel.N` or `channel_N`, else None."""
+    if not name:
+        return None
+    match = _CHANNEL_NAME.match(name)
+    return int(match.group(1)) if match else None
+
+
+def to_stream_event(ev: ChannelEvent, received_at: datetime) -> StreamEvent | None:
+    """The start or end of a broadcast that a channel event announces, or None for others."""
+    name = ev.event.rsplit("\\", 1)[-1]
+    livestream = ev.data.get("livestream")
+    if not isinstance(livestream, dict):
+        return None
+    if name == "StreamerIsLive":
+        return _start(ev, livestream, received_at)
+    if name == "StopStreamBroadcast":
+        return _end(ev, livestream, received_at)
+    if name == "LivestreamUpdated":
+        is_live = livestream.get("is_live")
+        if is_live is True:
+            return _start(ev, livestream, received_at)
+        if is_live is False:
+            return _end(ev, livestream, received_at)
+    return None
+
+
+def _start(
+    ev: ChannelEvent, livestream: dict[str, Any], received_at: datetime
+) -> StreamEvent | None:
+    channel_id = _as_int(livestream.get("channel_id"))
+    if channel_id is None:
+        channel_id = _nested_id(livestream.get("channel")) or channel_id_of(ev.channel)
+    if channel_id is None:
+        return None
+    livestream_id = _id_text(livestream.get("id"))
+    created_at = parse_kick_time(livestream.get("created_at"))
+    title = livestream.get("session_title")
+    return StreamEvent(
+        event_type=EventType.STREAM_START,
+        source=EventSource.PUSHER,
+        received_at=received_at,
+        kick_event_id=_event_id(channel_id, livestream_id, "start"),
+        channel_id=channel_id,
+        livestream_id=livestream_id,
+        started_at=created_at,
+        occurred_at=created_at,
+        title=title if isinstance(title, str) else None,
+        category=_category(livestream),
+        viewers=_as_int(livestream.get("viewer_count")),
+        raw=ev.raw,
+    )
+
+
+def _end(ev: ChannelEvent, livestream: dict[str, Any], received_at: datetime) -> StreamEvent | None:
+    channel_id = _nested_id(livestream.get("channel"))
+    if channel_id is None:
+        channel_id = _as_int(livestream.get("channel_id")) or channel_id_of(ev.channel)
+    if channel_id is None:
+        return None
+    livestream_id = _id_text(livestream.get("id"))
+    return StreamEvent(
+        event_type=EventType.STREAM_END,
+        source=EventSource.PUSHER,
+        received_at=received_at,
+        kick_event_id=_event_id(channel_id, livestream_id, "end"),
+        channel_id=channel_id,
+        livestream_id=livestream_id,
+        raw=ev.raw,
+    )
+
+
+def _event_id(channel_id: int, livestream_id: str | None, kind: str) -> str | None:
+    return f"{channel_id}:{livestream_id}:{kind}" if livestream_id is not None else None
+
+
+def _category(livestream: dict[str, Any]) -> str | None:
+    category = livestream.get("category")
+    if isinstance(category, dict) and isinstance(category.get("name"), str):
+        return str(category["name"])
+    categories = livestream.get("categories")
+    if isinstance(categories, list) and categories and isinstance(categories[0], dict):
+        name = categories[0].get("name")
+        return name if isinstance(name, str) else None
+    return None
+
+
+def _nested_id(value: Any) -> int | None:
+    return _as_int(value.get("id")) if isinstance(value, dict) else None
+
+
+def _id_text(value: Any) -> str | None:
+    number = _as_int(value)
+    if number is not None:
+        return str(number)
+    return value if isinstance(value, str) and value else None
+
+
+def _as_int(value: Any) -> int | None:
+    """An int from an int or a string of digits; bools, floats with fractions and junk: None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    return None
+
+
+def _as_float(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value) if value > 0 else None
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return None
+        return number if number > 0 else None
+    return None

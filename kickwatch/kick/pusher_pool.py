@@ -1,0 +1,167 @@
+"""Spread many Kick channels over several Pusher connections.
+
+`PusherPool` keeps at most `max_channels_per_connection` channels on each `PusherConnection`,
+keeps a channel on the connection it was first given to (so a change never resubscribes
+channels that did not change), opens connections as channels are added and closes emptied ones
+(always keeping one). It folds the connections' states into one state for the monitor and
+forwards every `on_connected`, so the monitor reconciles after any connection's (re)connect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+from collections.abc import Iterable
+
+from kickwatch.domain.clock import Clock
+from kickwatch.kick.pusher import (
+    OnConnected,
+    OnEvent,
+    OnState,
+    PusherConnection,
+    PusherOptions,
+)
+from kickwatch.monitor.events import ConnectionState
+
+
+class PusherPool:
+    """Several `PusherConnection`s behind one `set_channels`."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        on_event: OnEvent,
+        on_state: OnState,
+        on_connected: OnConnected,
+        max_channels_per_connection: int = 100,
+        options: PusherOptions | None = None,
+        clock: Clock | None = None,
+        name: str = "pusher",
+    ) -> None:
+        if max_channels_per_connection < 1:
+            raise ValueError("max_channels_per_connection must be at least 1")
+        self.url = url
+        self.name = name
+        self.max_channels_per_connection = max_channels_per_connection
+        self.state = ConnectionState.CLOSED
+        self.detail = ""
+        self._on_event = on_event
+        self._on_state = on_state
+        self._on_connected = on_connected
+        self._options = options
+        self._clock = clock
+        self._numbers = itertools.count()
+        self._connections: dict[PusherConnection, set[int]] = {}
+        self._started = False
+        self._retiring: set[asyncio.Task[None]] = set()
+        self._add_connection()
+
+    @property
+    def connections(self) -> tuple[PusherConnection, ...]:
+        """The live connections, oldest first."""
+        return tuple(self._connections)
+
+    @property
+    def channels(self) -> frozenset[int]:
+        """Every channel id the pool should be subscribed to."""
+        return frozenset(itertools.chain.from_iterable(self._connections.values()))
+
+    @property
+    def subscribed_channels(self) -> frozenset[int]:
+        """Channel ids confirmed on any connection."""
+        return frozenset(
+            itertools.chain.from_iterable(c.subscribed_channels for c in self._connections)
+        )
+
+    @property
+    def malformed_frames(self) -> int:
+        """Malformed frames skipped by all connections."""
+        return sum(c.malformed_frames for c in self._connections)
+
+    def set_channels(self, channel_ids: Iterable[int]) -> None:
+        """Make the pool's subscriptions exactly `channel_ids`, changing only the difference."""
+        wanted = set(channel_ids)
+        for assigned in self._connections.values():
+            assigned &= wanted
+        placed = set(itertools.chain.from_iterable(self._connections.values()))
+        limit = self.max_channels_per_connection
+        for channel_id in sorted(wanted - placed):
+            target = next((c for c, ids in self._connections.items() if len(ids) < limit), None)
+            if target is None:
+                target = self._add_connection()
+            self._connections[target].add(channel_id)
+        for connection, assigned in list(self._connections.items()):
+            if not assigned and len(self._connections) > 1:
+                self._retire(connection)
+            else:
+                connection.set_channels(assigned)
+
+    async def start(self) -> None:
+        """Start every connection."""
+        self._started = True
+        for connection in self._connections:
+            connection.start_soon()
+
+    async def stop(self) -> None:
+        """Stop every connection and wait for them; no task outlives this call."""
+        self._started = False
+        stops = [c.stop() for c in self._connections]
+        await asyncio.gather(*stops, *self._retiring, return_exceptions=True)
+        self._retiring.clear()
+        self._update_state()
+
+    def _add_connection(self) -> PusherConnection:
+        number = next(self._numbers)
+        connection = PusherConnection(
+            self.url,
+            on_event=self._on_event,
+            on_state=lambda _state, _detail: self._update_state(),
+            on_connected=self._on_connected,
+            options=self._options,
+            clock=self._clock,
+            name=f"{self.name}-{number}",
+        )
+        self._connections[connection] = set()
+        if self._started:
+            connection.start_soon()
+        return connection
+
+    def _retire(self, connection: PusherConnection) -> None:
+        del self._connections[connection]
+        task = asyncio.get_running_loop().create_task(
+            connection.stop(), name=f"{connection.name}:retire"
+        )
+        self._retiring.add(task)
+        task.add_done_callback(self._retiring.discard)
+
+    def _update_state(self) -> None:
+        states = [(c.state, c.detail) for c in self._connections]
+        state, detail = _fold(states, len(self.subscribed_channels))
+        if (state, detail) == (self.state, self.detail):
+            return
+        self.state, self.detail = state, detail
+        with contextlib.suppress(Exception):
+            self._on_state(state, detail)
+
+
+def _fold(
+    states: list[tuple[ConnectionState, str]], subscribed: int
+) -> tuple[ConnectionState, str]:
+    """One state for the pool: the worst of its connections."""
+    if len(states) == 1:
+        return states[0]
+    for state, detail in states:
+        if state is ConnectionState.STOPPED:
+            return state, detail
+    kinds = {state for state, _ in states}
+    if kinds == {ConnectionState.CONNECTED}:
+        return ConnectionState.CONNECTED, f"subscribed to {subscribed} channels"
+    if kinds == {ConnectionState.CLOSED}:
+        return ConnectionState.CLOSED, "stopped"
+    for wanted in (ConnectionState.RECONNECTING, ConnectionState.CONNECTING):
+        for state, detail in states:
+            if state is wanted:
+                return state, detail
+    return states[0]

@@ -1,0 +1,435 @@
+"""Kick's REST APIs over one injected `httpx.AsyncClient`: the official API with an app token,
+and the unofficial `kick.com/api/v2/channels/{slug}` that alone knows the Pusher channel id.
+
+Retries are bounded and use the injected `sleep` (tests run them instantly): 429 honours
+`Retry-After`, timeouts, transport errors and 5xx back off exponentially with jitter, and what
+still fails becomes a `KickUnavailableError`. A 403 is "blocked" (`KickBlockedError`) and is never
+retried. The app token is cached until shortly before it expires and fetched again once on a
+401. No error message ever contains the client secret or a token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any, Protocol
+
+import httpx
+
+from kickwatch.domain.clock import Clock, utc
+from kickwatch.domain.errors import ValidationError
+from kickwatch.domain.events import ChannelInfo, LiveSnapshot
+from kickwatch.domain.status import EventSource
+from kickwatch.kick import payloads
+from kickwatch.kick.backoff import Backoff
+from kickwatch.kick.endpoints import Endpoints
+from kickwatch.kick.errors import (
+    ChannelNotFoundError,
+    KickAuthError,
+    KickBlockedError,
+    KickUnavailableError,
+)
+
+log = logging.getLogger(__name__)
+
+Sleep = Callable[[float], Awaitable[None]]
+
+USER_BATCH = 100
+SLUG_BATCH = 50
+DEFAULT_TOKEN_LIFETIME = 3600.0
+TOKEN_MARGIN = 60.0  # refresh this long before the token expires
+MAX_RETRY_AFTER = 300.0  # a longer Retry-After is "unavailable", not a wait
+_USERNAME = re.compile(r"^[a-z0-9_-]{1,50}$")
+_URL_PREFIX = re.compile(r"^(?:https?://)?(?:www\.)?kick\.com/", re.IGNORECASE)
+
+
+def normalize_username(text: str) -> str:
+    """The lowercase Kick username in `name`, `@name`, `kick.com/name/` or `https://kick.com/name`.
+
+    Raises `ValidationError("username", ...)` for an empty name or one with characters Kick
+    does not allow (letters, digits, underscore and hyphen only).
+    """
+    name = _URL_PREFIX.sub("", (text or "").strip())
+    name = re.split(r"[/?#]", name, maxsplit=1)[0].strip().lstrip("@").lower()
+    if not name:
+        raise ValidationError("username", "must not be empty")
+    if not _USERNAME.match(name):
+        raise ValidationError(
+            "username", f"{name!r} is not a Kick name (letters, digits, _ and -, 1-50 characters)"
+        )
+    return name
+
+
+class StreamerRef(Protocol):
+    """What `live_snapshots` needs of a streamer (a `StreamerRecord` fits)."""
+
+    @property
+    def kick_user_id(self) -> int: ...
+
+    @property
+    def username(self) -> str: ...
+
+    @property
+    def slug(self) -> str | None: ...
+
+
+@dataclass(slots=True)
+class _Token:
+    value: str
+    expires_at: float  # on the monotonic clock
+
+
+class KickApi:
+    """Client of Kick's official and unofficial REST APIs."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        endpoints: Endpoints,
+        *,
+        client_id: str | None,
+        client_secret: str | None,
+        clock: Clock,
+        sleep: Sleep = asyncio.sleep,
+        max_retries: int = 3,
+        backoff: Backoff | None = None,
+        concurrency: int = 4,
+    ) -> None:
+        self._http = http
+        self._endpoints = endpoints
+        self._client_id = client_id or None
+        self._client_secret = client_secret or None
+        self._clock = clock
+        self._sleep = sleep
+        self._max_retries = max_retries
+        self._backoff = backoff or Backoff(initial=0.5, maximum=30.0)
+        self._concurrency = max(1, concurrency)
+        self._token: _Token | None = None
+        self._token_lock = asyncio.Lock()
+
+    @property
+    def has_credentials(self) -> bool:
+        """Whether a client id and secret for the official API were given."""
+        return self._client_id is not None and self._client_secret is not None
+
+    # --- official API -------------------------------------------------------------------
+
+    async def live_status(self, user_ids: Iterable[int]) -> dict[int, LiveSnapshot]:
+        """A snapshot for every user id: live ones as listed, absent ones offline."""
+        ids = list(dict.fromkeys(user_ids))
+        result: dict[int, LiveSnapshot] = {}
+        for start in range(0, len(ids), USER_BATCH):
+            batch = ids[start : start + USER_BATCH]
+            body = await self._official_get(
+                "/public/v1/users/livestreams", [("user_id", str(i)) for i in batch]
+            )
+            observed = self._clock.now()
+            for item in self._items(body):
+                snapshot = payloads.official_livestream(item, observed)
+                if snapshot is not None and snapshot.user_id in batch:
+                    result[snapshot.user_id] = snapshot
+            for user_id in batch:
+                result.setdefault(
+                    user_id, payloads.offline_snapshot(user_id, observed, EventSource.OFFICIAL_API)
+                )
+        return result
+
+    async def official_channels(self, slugs: Iterable[str]) -> dict[str, ChannelInfo]:
+        """Channel info by lowercase slug from `/public/v1/channels`; unknown slugs are absent.
+
+        A bad slug can fail a whole batch (HTTP 400): such a batch is retried one slug at a time.
+        """
+        names = list(dict.fromkeys(s.lower() for s in slugs))
+        result: dict[str, ChannelInfo] = {}
+        for start in range(0, len(names), SLUG_BATCH):
+            batch = names[start : start + SLUG_BATCH]
+            try:
+                items = await self._channel_items(batch)
+            except _BadRequest:
+                if len(batch) == 1:
+                    continue
+                items = []
+                for slug in batch:
+                    try:
+                        items.extend(await self._channel_items([slug]))
+                    except _BadRequest:
+                        log.info("official API does not know the slug %r", slug)
+            observed = self._clock.now()
+            for item in items:
+                info = payloads.official_channel(item, observed)
+                if info is not None:
+                    result[info.slug] = info
+        return result
+
+    async def _channel_items(self, slugs: Sequence[str]) -> list[dict[str, Any]]:
+        body = await self._official_get("/public/v1/channels", [("slug", s) for s in slugs])
+        return self._items(body)
+
+    async def official_users(self, user_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+        """Raw `/public/v1/users` items (`user_id`, `name`, `profile_picture`) by user id."""
+        ids = list(dict.fromkeys(user_ids))
+        result: dict[int, dict[str, Any]] = {}
+        for start in range(0, len(ids), USER_BATCH):
+            batch = ids[start : start + USER_BATCH]
+            body = await self._official_get("/public/v1/users", [("id", str(i)) for i in batch])
+            for item in self._items(body):
+                user_id = payloads.as_int(item.get("user_id"))
+                if user_id is not None:
+                    result[user_id] = item
+        return result
+
+    # --- unofficial API and lookups ------------------------------------------------------
+
+    async def unofficial_channel(self, slug: str) -> ChannelInfo:
+        """Channel info from `kick.com/api/v2/channels/{slug}`, the source of the channel id."""
+        name = normalize_username(slug)
+        response = await self._request(
+            "GET",
+            f"{self._endpoints.web_url}/api/v2/channels/{name}",
+            headers={"Accept": "application/json"},
+        )
+        if response.status_code == 404:
+            raise ChannelNotFoundError(name)
+        if response.status_code == 403:
+            raise KickBlockedError()
+        if response.status_code != 200:
+            raise KickUnavailableError(f"kick.com answered HTTP {response.status_code} for {name}")
+        info = payloads.unofficial_channel(_json(response), self._clock.now())
+        if info is None:
+            raise KickUnavailableError(
+                f"kick.com sent an answer for {name} that kickwatch cannot read"
+            )
+        return info
+
+    async def lookup_channel(self, name: str) -> ChannelInfo:
+        """Resolve a name, `@name` or kick.com URL to a channel.
+
+        The unofficial API is asked first (only it knows the Pusher channel id); when it is
+        blocked and credentials exist, the official API answers without a channel id.
+        """
+        slug = normalize_username(name)
+        try:
+            return await self.unofficial_channel(slug)
+        except KickBlockedError:
+            if not self.has_credentials:
+                raise
+            log.info("kick.com blocked the lookup of %s; asking the official API", slug)
+        found = (await self.official_channels([slug])).get(slug)
+        if found is None:
+            raise ChannelNotFoundError(slug)
+        try:
+            user = (await self.official_users([found.user_id])).get(found.user_id, {})
+        except (KickUnavailableError, KickBlockedError):
+            user = {}
+        display = user.get("name")
+        picture = user.get("profile_picture")
+        return ChannelInfo(
+            user_id=found.user_id,
+            slug=found.slug,
+            display_name=display if isinstance(display, str) and display else found.display_name,
+            profile_picture_url=picture if isinstance(picture, str) and picture else None,
+            live=found.live,
+        )
+
+    async def live_snapshots(self, streamers: Iterable[StreamerRef]) -> dict[int, LiveSnapshot]:
+        """Snapshots by Kick user id: one official batch with credentials, else per channel.
+
+        Without credentials the unofficial API is asked with bounded concurrency; the first 403
+        stops the round and raises `KickBlockedError`. Channels that no longer exist are skipped.
+        """
+        refs = list(streamers)
+        if self.has_credentials:
+            return await self.live_status(ref.kick_user_id for ref in refs)
+        result: dict[int, LiveSnapshot] = {}
+        queue: asyncio.Queue[StreamerRef] = asyncio.Queue()
+        for ref in refs:
+            queue.put_nowait(ref)
+        failure: list[BaseException] = []
+
+        async def worker() -> None:
+            while not failure and not queue.empty():
+                ref = queue.get_nowait()
+                try:
+                    info = await self.unofficial_channel(ref.slug or ref.username)
+                except ChannelNotFoundError:
+                    log.warning("Kick channel %s no longer exists", ref.slug or ref.username)
+                    continue
+                except (KickBlockedError, KickUnavailableError) as exc:
+                    failure.append(exc)
+                    return
+                if info.live is not None:
+                    result[ref.kick_user_id] = info.live
+
+        workers = min(self._concurrency, len(refs))
+        await asyncio.gather(*(worker() for _ in range(workers)))
+        if failure:
+            raise failure[0]
+        return result
+
+    async def test_connection(self) -> str:
+        """Check that Kick can be reached (and the credentials work); a summary for a person."""
+        if self.has_credentials:
+            self._token = None
+            token = await self._app_token()
+            await self._official_get("/public/v1/channels", [("slug", "kick")])
+            minutes = max(0, int((token.expires_at - self._clock.monotonic()) / 60))
+            return (
+                "Kick official API reachable; the credentials work "
+                f"(app token valid for about {minutes} more minutes)."
+            )
+        response = await self._request("GET", f"{self._endpoints.web_url}/api/v2/channels/kick")
+        if response.status_code == 403:
+            raise KickBlockedError()
+        if response.status_code not in (200, 404):
+            raise KickUnavailableError(f"kick.com answered HTTP {response.status_code}")
+        return "kick.com reachable without API credentials (unofficial API, may be blocked later)."
+
+    # --- plumbing ------------------------------------------------------------------------
+
+    @staticmethod
+    def _items(body: Any) -> list[dict[str, Any]]:
+        items = payloads.envelope_items(body)
+        if items is None:
+            raise KickUnavailableError("Kick's API sent an answer kickwatch cannot read")
+        return items
+
+    async def _official_get(self, path: str, params: list[tuple[str, str]]) -> Any:
+        """GET an official endpoint with the app token; one fresh token on a 401."""
+        if not self.has_credentials:
+            raise KickAuthError(
+                "Kick's official API needs credentials: "
+                "kickwatch config set auth.client_id … / auth.client_secret …"
+            )
+        used: _Token | None = None
+        for _ in range(2):
+            token = used = await self._app_token(stale=used)
+            response = await self._request(
+                "GET",
+                f"{self._endpoints.api_url}{path}",
+                params=params,
+                headers={"Authorization": f"Bearer {token.value}", "Accept": "application/json"},
+            )
+            if response.status_code == 401:
+                continue
+            if response.status_code == 403:
+                raise KickBlockedError(
+                    "Kick blocked a request to its official API (HTTP 403); try again later."
+                )
+            if response.status_code == 400:
+                raise _BadRequest()
+            if response.status_code != 200:
+                raise KickUnavailableError(f"Kick's API answered HTTP {response.status_code}")
+            return _json(response)
+        raise KickAuthError()
+
+    async def _app_token(self, stale: _Token | None = None) -> _Token:
+        """The cached app token, or a new one when it expired or `stale` was rejected."""
+        async with self._token_lock:
+            token = self._token
+            fresh = token is not None and self._clock.monotonic() < token.expires_at
+            if token is not None and fresh and token is not stale:
+                return token
+            self._token = await self._fetch_token()
+            return self._token
+
+    async def _fetch_token(self) -> _Token:
+        assert self._client_id is not None and self._client_secret is not None
+        response = await self._request(
+            "POST",
+            f"{self._endpoints.auth_url}/oauth/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": self._client_id,
+                "client_secret": self._client_secret,
+            },
+        )
+        if response.status_code in (400, 401, 403):
+            raise KickAuthError()
+        if response.status_code != 200:
+            raise KickUnavailableError(f"Kick's token service answered HTTP {response.status_code}")
+        body = _json(response)
+        value = body.get("access_token") if isinstance(body, dict) else None
+        if not isinstance(value, str) or not value:
+            raise KickUnavailableError("Kick's token service sent no access token")
+        lifetime = _lifetime(body.get("expires_in"))
+        margin = min(TOKEN_MARGIN, lifetime / 10)
+        return _Token(value, self._clock.monotonic() + lifetime - margin)
+
+    async def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """Send with bounded retries on 429, 5xx, timeouts and transport errors."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = await self._http.request(method, url, **kwargs)
+            except httpx.TransportError as exc:  # timeouts included
+                reason = "timed out" if isinstance(exc, httpx.TimeoutException) else "unreachable"
+                if attempt > self._max_retries:
+                    raise KickUnavailableError(
+                        f"Kick is {reason} ({type(exc).__name__}) after {attempt} tries"
+                    ) from None
+                await self._sleep(self._backoff.delay(attempt))
+                continue
+            status = response.status_code
+            if status == 429:
+                delay = self._retry_after(response)
+                if delay is not None and delay > MAX_RETRY_AFTER:
+                    raise KickUnavailableError(
+                        f"Kick rate-limited kickwatch for {int(delay)} s; try again later"
+                    )
+                if attempt > self._max_retries:
+                    raise KickUnavailableError(f"Kick kept rate-limiting after {attempt} tries")
+                await self._sleep(delay if delay is not None else self._backoff.delay(attempt))
+                continue
+            if status >= 500:
+                if attempt > self._max_retries:
+                    raise KickUnavailableError(
+                        f"Kick answered HTTP {status} {attempt} times; try again later"
+                    )
+                await self._sleep(self._backoff.delay(attempt))
+                continue
+            return response
+
+    def _retry_after(self, response: httpx.Response) -> float | None:
+        """Seconds from `Retry-After` (seconds or an HTTP date), or None when absent/garbage."""
+        value = response.headers.get("Retry-After", "").strip()
+        if not value:
+            return None
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            pass
+        try:
+            when = utc(parsedate_to_datetime(value))
+        except (TypeError, ValueError, IndexError):
+            return None
+        return max(0.0, (when - self._clock.now()).total_seconds())
+
+
+class _BadRequest(Exception):
+    """The official API answered 400 (a bad slug can fail a whole batch)."""
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        raise KickUnavailableError(
+            f"{response.request.url.host} sent something that is not JSON "
+            f"(HTTP {response.status_code})"
+        ) from None
+
+
+def _lifetime(value: Any) -> float:
+    """`expires_in` in seconds, given as a number or a string; missing or bad: one hour."""
+    if isinstance(value, bool):
+        return DEFAULT_TOKEN_LIFETIME
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return DEFAULT_TOKEN_LIFETIME
+    return seconds if seconds > 0 else DEFAULT_TOKEN_LIFETIME

@@ -1,0 +1,68 @@
+"""Parse the many timestamp formats Kick uses into aware UTC datetimes.
+
+The same instant arrives as `2025-09-15T21:12:45.000000Z` (Pusher StreamerIsLive),
+`2024-02-06 19:10:40` (LivestreamUpdated and the unofficial channel API: UTC without a zone),
+RFC 3339 with `Z` or an offset such as `+11:00` (official API, webhooks), or unix seconds.
+`parse_kick_time` accepts all of them and returns None for anything else; it never raises,
+because a bad timestamp must not lose the event that carries it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import UTC, datetime
+
+# Unix seconds outside this range are garbage, not timestamps (years ~1970 to ~2286).
+_MAX_UNIX_SECONDS = 10_000_000_000
+_ISO_SHAPE = re.compile(
+    r"^\d{4}-\d{2}-\d{2}"  # date
+    r"([ Tt]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?"  # time, optional seconds and fraction
+    r"([Zz]|[+-]\d{2}:?\d{2})?$"  # zone
+)
+
+
+def parse_kick_time(value: object) -> datetime | None:
+    """Return `value` as an aware UTC datetime, or None when it is not a timestamp Kick sends.
+
+    Accepts ISO 8601 / RFC 3339 strings (with `T` or a space, optional fraction, `Z` or an
+    offset; no zone means UTC), unix seconds as int, float or a string of digits, and aware or
+    naive datetimes (naive is taken as UTC).
+    """
+    try:
+        return _parse(value)
+    except (ValueError, TypeError, OverflowError, OSError):
+        return None
+
+
+def _parse(value: object) -> datetime | None:
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, datetime):
+        return _as_utc(value)
+    if isinstance(value, int | float):
+        return _from_unix(float(value))
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if not text:
+        return None
+    if text.isdigit():
+        return _from_unix(float(text))
+    if not _ISO_SHAPE.match(text):
+        return None
+    if text[-1] in "zZ":
+        text = text[:-1] + "+00:00"
+    return _as_utc(datetime.fromisoformat(text))
+
+
+def _from_unix(seconds: float) -> datetime | None:
+    if not math.isfinite(seconds) or not 0 <= seconds < _MAX_UNIX_SECONDS:
+        return None
+    return datetime.fromtimestamp(seconds, tz=UTC)
+
+
+def _as_utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)

@@ -1,0 +1,128 @@
+"""peewee models of the three entities of the data model, bound through one DatabaseProxy.
+
+The tables themselves are created by `kickwatch.store.schema` (so the constraints carry the data
+model's names); these classes only map rows. Timestamps are stored as naive UTC and come back
+as aware UTC datetimes.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import peewee
+
+database_proxy = peewee.DatabaseProxy()
+
+_SQLITE_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
+
+
+class UtcDateTimeField(peewee.DateTimeField):  # type: ignore[misc]
+    """A timestamp stored as naive UTC, returned as an aware UTC datetime."""
+
+    def db_value(self, value: Any) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, datetime):
+            if value.tzinfo is not None:
+                value = value.astimezone(UTC).replace(tzinfo=None)
+            if isinstance(database_proxy.obj, peewee.SqliteDatabase):
+                return value.strftime(_SQLITE_FORMAT)
+            return value
+        return super().db_value(value)
+
+    def python_value(self, value: Any) -> Any:
+        value = super().python_value(value)
+        if isinstance(value, datetime):
+            return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return value
+
+
+class JsonField(peewee.TextField):  # type: ignore[misc]
+    """A JSON document stored as text (valid JSON is also checked by the database)."""
+
+    def db_value(self, value: Any) -> Any:
+        return None if value is None else json.dumps(value, separators=(",", ":"), default=str)
+
+    def python_value(self, value: Any) -> Any:
+        if value is None:
+            return None
+        return json.loads(value) if isinstance(value, str) else value
+
+
+class BaseModel(peewee.Model):  # type: ignore[misc]
+    class Meta:
+        database = database_proxy
+        legacy_table_names = False
+
+
+class Streamer(BaseModel):
+    """A Kick.com content creator being monitored."""
+
+    id = peewee.AutoField()
+    kick_user_id = peewee.BigIntegerField(unique=True)
+    kick_channel_id = peewee.BigIntegerField(null=True, unique=True)
+    username = peewee.TextField(unique=True)
+    slug = peewee.TextField(null=True)
+    display_name = peewee.TextField()
+    profile_picture_url = peewee.TextField(null=True)
+    status = peewee.TextField(default="unknown")
+    last_seen_online = UtcDateTimeField(null=True)
+    last_status_update = UtcDateTimeField(null=True)
+    current_broadcast_started_at = UtcDateTimeField(null=True)
+    current_livestream_id = peewee.TextField(null=True)
+    current_title = peewee.TextField(null=True)
+    current_category = peewee.TextField(null=True)
+    current_viewers = peewee.IntegerField(null=True)
+    notify_on_start = peewee.BooleanField(default=True)
+    notify_on_end = peewee.BooleanField(default=False)
+    is_favorite = peewee.BooleanField(default=False)
+    is_muted = peewee.BooleanField(default=False)
+    created_at = UtcDateTimeField()
+    updated_at = UtcDateTimeField()
+    is_active = peewee.BooleanField(default=True)
+
+    class Meta:
+        table_name = "streamer"
+
+
+class StatusEvent(BaseModel):
+    """A recorded status change (or connection test) of a streamer."""
+
+    id = peewee.AutoField()
+    streamer = peewee.ForeignKeyField(
+        Streamer, null=True, column_name="streamer_id", on_delete="CASCADE", backref="events"
+    )
+    event_type = peewee.TextField()
+    previous_status = peewee.TextField()
+    new_status = peewee.TextField()
+    kick_event_id = peewee.TextField(null=True, unique=True)
+    event_timestamp = UtcDateTimeField()
+    received_timestamp = UtcDateTimeField()
+    processed_timestamp = UtcDateTimeField()
+    event_data = JsonField(default=dict)
+    livestream_id = peewee.TextField(null=True)
+    broadcast_started_at = UtcDateTimeField(null=True)
+    synthetic = peewee.BooleanField(default=False)
+
+    class Meta:
+        table_name = "status_event"
+
+
+class Configuration(BaseModel):
+    """One setting, `category.name`; sensitive values are Fernet tokens."""
+
+    key = peewee.TextField(primary_key=True)
+    value = peewee.TextField()
+    description = peewee.TextField(default="")
+    category = peewee.TextField()
+    is_encrypted = peewee.BooleanField(default=False)
+    updated_at = UtcDateTimeField()
+    updated_by = peewee.TextField()
+
+    class Meta:
+        table_name = "configuration"
+
+
+MODELS = (Streamer, StatusEvent, Configuration)

@@ -1,0 +1,218 @@
+"""Typed settings on top of the configuration table: every known key, its default and its rule.
+
+The command line (`kickwatch config`), the settings dialog and the monitor read settings through
+`Settings`, so a value is validated the same way wherever it is typed, and an unset key has one
+default in one place.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, time
+from typing import Any
+from urllib.parse import urlparse
+
+from kickwatch.domain.errors import ValidationError
+from kickwatch.domain.validation import validate_config_key
+from kickwatch.store.config import ConfigStore
+
+
+def _integer(minimum: int, maximum: int | None = None) -> Callable[[str, str], int]:
+    def parse(key: str, text: str) -> int:
+        try:
+            value = int(text.strip())
+        except ValueError:
+            raise ValidationError(key, f"must be an integer, not {text!r}") from None
+        if value < minimum:
+            rule = "a positive integer" if minimum == 1 else f"at least {minimum}"
+            raise ValidationError(key, f"must be {rule}, not {value}")
+        if maximum is not None and value > maximum:
+            raise ValidationError(key, f"must be at most {maximum}, not {value}")
+        return value
+
+    return parse
+
+
+def _boolean(key: str, text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValidationError(key, f"must be true or false, not {text!r}")
+
+
+def _text(key: str, text: str) -> str:
+    return text.strip()
+
+
+def _clock_time(key: str, text: str) -> str:
+    if not re.fullmatch(r"\d{1,2}:\d{2}", text.strip()):
+        raise ValidationError(key, f"must be a time of day HH:MM, not {text!r}")
+    hours, minutes = (int(part) for part in text.strip().split(":"))
+    try:
+        return time(hours, minutes).strftime("%H:%M")
+    except ValueError:
+        raise ValidationError(key, f"must be a time of day HH:MM, not {text!r}") from None
+
+
+def _url(schemes: tuple[str, ...]) -> Callable[[str, str], str]:
+    def parse(key: str, text: str) -> str:
+        value = text.strip()
+        if not value:
+            return ""
+        parsed = urlparse(value)
+        if parsed.scheme not in schemes or not parsed.netloc:
+            raise ValidationError(key, f"must be a {' or '.join(schemes)} URL, not {value!r}")
+        return value.rstrip("/") if parsed.scheme.startswith("http") else value
+
+    return parse
+
+
+def _database_url(key: str, text: str) -> str:
+    value = text.strip()
+    if value.startswith(("postgresql://", "postgres://", "sqlite://")) or (
+        value and "://" not in value
+    ):
+        return value
+    if not value:
+        return ""
+    raise ValidationError(key, "must be a file path, sqlite:///path or postgresql://...")
+
+
+def _player(key: str, text: str) -> str:
+    value = text.strip()
+    if value and "{url}" not in value:
+        raise ValidationError(key, "must contain {url} where the stream's address goes")
+    return value
+
+
+def _instant(key: str, text: str) -> str:
+    value = text.strip()
+    if not value:
+        return ""
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValidationError(key, f"must be an ISO 8601 time, not {text!r}") from None
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class SettingSpec:
+    """One known setting: its key, default, parser (which validates) and description."""
+
+    key: str
+    default: Any
+    parse: Callable[[str, str], Any]
+    description: str
+
+
+SPECS: tuple[SettingSpec, ...] = (
+    SettingSpec("auth.client_id", "", _text, "Kick app client id (kick.com → Settings → Developer)"),
+    SettingSpec("auth.client_secret", "", _text, "Kick app client secret (stored encrypted)"),
+    SettingSpec("database.retention_days", 90, _integer(1), "Days of history to keep"),
+    SettingSpec("database.url", "", _database_url, "Database URL; empty for the default file"),
+    SettingSpec(
+        "monitoring.reconcile_interval", 120, _integer(10, 86400),
+        "Seconds between reconciliation polls of Kick's API",
+    ),
+    SettingSpec(
+        "monitoring.max_channels_per_connection", 100, _integer(1, 1000),
+        "Pusher channels per WebSocket connection",
+    ),
+    SettingSpec("monitoring.pusher_url", "", _url(("ws", "wss")), "Pusher WebSocket URL"),
+    SettingSpec("monitoring.api_url", "", _url(("http", "https")), "Official API base URL"),
+    SettingSpec("monitoring.auth_url", "", _url(("http", "https")), "OAuth token base URL"),
+    SettingSpec("monitoring.web_url", "", _url(("http", "https")), "kick.com base URL"),
+    SettingSpec(
+        "system.alert_already_live", False, _boolean,
+        "Notify about streams already live when kickwatch starts",
+    ),
+    SettingSpec("system.notify_on_end", False, _boolean, "Offline alerts for new streamers"),
+    SettingSpec(
+        "system.offline_grace_seconds", 90, _integer(0, 3600),
+        "Wait this long before an offline alert (a quick restart shows no alert)",
+    ),
+    SettingSpec(
+        "system.restart_cooldown_seconds", 300, _integer(0, 86400),
+        "No second live alert for the same streamer within this time",
+    ),
+    SettingSpec("system.sounds", True, _boolean, "Play the notification sound"),
+    SettingSpec("system.quiet_hours_enabled", False, _boolean, "Silence alerts during quiet hours"),
+    SettingSpec("system.quiet_hours_start", "23:00", _clock_time, "Quiet hours begin (HH:MM)"),
+    SettingSpec("system.quiet_hours_end", "07:00", _clock_time, "Quiet hours end (HH:MM)"),
+    SettingSpec(
+        "system.quiet_hours_favorites", True, _boolean, "Favourites are announced in quiet hours"
+    ),
+    SettingSpec(
+        "system.group_threshold", 3, _integer(2, 100),
+        "Go-lives at once that are grouped into one notification",
+    ),
+    SettingSpec(
+        "system.player_command", "", _player,
+        "Command to open a stream, e.g. streamlink {url} best (empty: the browser)",
+    ),
+    SettingSpec("system.paused_until", "", _instant, "Notifications paused until (ISO 8601)"),
+    SettingSpec("system.start_at_login", False, _boolean, "Start kickwatch at login"),
+)
+SPEC_BY_KEY = {spec.key: spec for spec in SPECS}
+
+
+def spec_for(key: str) -> SettingSpec:
+    """The spec of a known key; ValidationError for a malformed or unknown key."""
+    validate_config_key(key)
+    spec = SPEC_BY_KEY.get(key)
+    if spec is None:
+        raise ValidationError(
+            "key", f"{key} is not a kickwatch setting (see `kickwatch config list --all`)"
+        )
+    return spec
+
+
+def format_value(value: Any) -> str:
+    """How a typed value is stored as text."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+class Settings:
+    """Typed, validated access to every known setting."""
+
+    def __init__(self, config: ConfigStore) -> None:
+        self.config = config
+
+    def get(self, key: str) -> Any:
+        """The typed value of `key`, or its default when unset."""
+        spec = spec_for(key)
+        raw = self.config.get(key)
+        if raw is None:
+            return spec.default
+        try:
+            return spec.parse(key, raw)
+        except ValidationError:
+            return spec.default
+
+    def validate(self, key: str, text: str) -> Any:
+        """Parse `text` for `key` by the key's rule; ValidationError names the key and rule."""
+        return spec_for(key).parse(key, text)
+
+    def set(self, key: str, text: str, *, updated_by: str = "user") -> Any:
+        """Validate and store; returns the typed value."""
+        spec = spec_for(key)
+        value = spec.parse(key, text)
+        self.config.set(key, format_value(value), updated_by=updated_by, description=spec.description)
+        return value
+
+    def set_many(self, values: dict[str, str], *, updated_by: str = "user") -> None:
+        """Validate every value first, then store them all in one transaction (nothing half)."""
+        parsed = {key: spec_for(key).parse(key, text) for key, text in values.items()}
+        with self.config.database.handle.atomic():
+            for key, value in parsed.items():
+                self.config.set(
+                    key, format_value(value), updated_by=updated_by,
+                    description=SPEC_BY_KEY[key].description,
+                )
