@@ -10,8 +10,8 @@ forwards every `on_connected`, so the monitor reconciles after any connection's 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
+import logging
 from collections.abc import Iterable
 
 from kickwatch.domain.clock import Clock
@@ -23,6 +23,8 @@ from kickwatch.kick.pusher import (
     PusherOptions,
 )
 from kickwatch.monitor.events import ConnectionState
+
+log = logging.getLogger(__name__)
 
 
 class PusherPool:
@@ -130,6 +132,8 @@ class PusherPool:
 
     def _retire(self, connection: PusherConnection) -> None:
         del self._connections[connection]
+        if not connection.running:
+            return
         task = asyncio.get_running_loop().create_task(
             connection.stop(), name=f"{connection.name}:retire"
         )
@@ -142,8 +146,10 @@ class PusherPool:
         if (state, detail) == (self.state, self.detail):
             return
         self.state, self.detail = state, detail
-        with contextlib.suppress(Exception):
+        try:
             self._on_state(state, detail)
+        except Exception:
+            log.exception("%s: on_state failed", self.name)
 
 
 def _fold(

@@ -1,0 +1,120 @@
+"""The command line: argparse, one module per group of subcommands, no Qt.
+
+`kickwatch` alone opens the tray app; every subcommand manages streamers, configuration and
+history, or runs the monitor headless. A `KickwatchError` becomes one line on stderr (exit 2
+for bad input, 1 otherwise); an unexpected exception is logged to a file and reported in one
+line, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from kickwatch import __version__
+from kickwatch.domain.errors import (
+    AlreadyExistsError,
+    KickwatchError,
+    NotFoundError,
+    ValidationError,
+)
+
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that prints one usage line and the error, exit 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"kickwatch: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full parser (subcommand modules register themselves)."""
+    from kickwatch.cli import config_cmd, doctor_cmd, history_cmd, run_cmd, streamers_cmd
+
+    parser = _Parser(
+        prog="kickwatch",
+        description="Know within seconds when Kick.com streamers go live or offline.",
+        epilog="Without a command, kickwatch opens the tray app.",
+    )
+    parser.add_argument("--version", action="version", version=f"kickwatch {__version__}")
+    parser.add_argument(
+        "--db", metavar="URL", help="database: a SQLite path or postgresql://... (KICKWATCH_DB)"
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for module in (streamers_cmd, history_cmd, config_cmd, doctor_cmd, run_cmd):
+        module.register(commands)
+    return parser
+
+
+def parse_time(text: str) -> datetime:
+    """An ISO 8601 date or time for --since/--until; naive means UTC."""
+    value = text.strip()
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO 8601 date or time (e.g. 2026-11-25 or 2026-11-25T18:00Z)"
+        ) from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def main(argv: Sequence[str]) -> int:
+    """Run the command line; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(list(argv))
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="kickwatch: %(levelname)s: %(message)s",
+    )
+    handler: Handler | None = getattr(args, "handler", None)
+    if handler is None:
+        from kickwatch.ui.launch import launch_gui
+
+        return launch_gui(args)
+    try:
+        return handler(args)
+    except (ValidationError, NotFoundError, AlreadyExistsError) as exc:
+        print(f"kickwatch: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KickwatchError as exc:
+        print(f"kickwatch: error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:
+        report = _write_crash_report(exc)
+        print(
+            f"kickwatch: internal error: {type(exc).__name__}: {exc}"
+            + (f" (details in {report})" if report else ""),
+            file=sys.stderr,
+        )
+        return EXIT_FAILURE
+
+
+def _write_crash_report(exc: BaseException) -> Path | None:
+    from kickwatch.paths import Paths
+
+    try:
+        paths = Paths.from_env()
+        log_dir = paths.ensure(paths.log_dir)
+        report = log_dir / "crash.log"
+        with report.open("a", encoding="utf-8") as handle:
+            handle.write(f"--- {datetime.now(UTC).isoformat()}\n")
+            handle.write("".join(traceback.format_exception(exc)))
+        return report
+    except OSError:
+        return None

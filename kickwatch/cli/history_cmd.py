@@ -1,0 +1,67 @@
+"""`kickwatch history`: the recorded status changes, as a table, JSON or CSV."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from kickwatch.cli.output import print_csv, print_json, print_table
+from kickwatch.domain.errors import ValidationError
+from kickwatch.domain.status import EventType
+
+CSV_FIELDS = [
+    "id", "streamer", "streamer_id", "event_type", "previous_status", "new_status",
+    "kick_event_id", "event_timestamp", "received_timestamp", "processed_timestamp", "event_data",
+]
+
+
+def register(commands: Any) -> None:
+    """Add `history` to the parser."""
+    from kickwatch.cli import parse_time
+
+    history = commands.add_parser("history", help="show recorded status changes")
+    history.add_argument("name", nargs="?", metavar="USERNAME")
+    history.add_argument("--since", type=parse_time, metavar="ISO8601")
+    history.add_argument("--until", type=parse_time, metavar="ISO8601")
+    history.add_argument("--type", choices=[t.value for t in EventType], dest="event_type")
+    history.add_argument("--limit", type=int, default=None, metavar="N")
+    fmt = history.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="JSON output")
+    fmt.add_argument("--csv", action="store_true", help="CSV output")
+    history.set_defaults(handler=run_history)
+
+
+def run_history(args: argparse.Namespace) -> int:
+    from kickwatch.context import open_context
+
+    if args.limit is not None and args.limit < 0:
+        raise ValidationError("--limit", "must not be negative")
+    if args.since and args.until and args.since > args.until:
+        raise ValidationError("--since", "must not be after --until")
+    ctx = open_context(args.db)
+    try:
+        events = ctx.repository.event_history(
+            username=args.name,
+            since=args.since,
+            until=args.until,
+            event_type=EventType(args.event_type) if args.event_type else None,
+            limit=args.limit if args.limit is not None else (None if args.json or args.csv else 50),
+        )
+    finally:
+        ctx.close()
+    if args.json:
+        print_json([event.as_json() for event in events])
+    elif args.csv:
+        print_csv(CSV_FIELDS, [[event.as_json()[f] for f in CSV_FIELDS] for event in events])
+    elif not events:
+        print("no events recorded for this filter")
+    else:
+        print_table(
+            ["time (utc)", "streamer", "event", "change"],
+            [
+                [e.event_timestamp, e.streamer or "-", e.event_type,
+                 f"{e.previous_status} → {e.new_status}"]
+                for e in events
+            ],
+        )
+    return 0

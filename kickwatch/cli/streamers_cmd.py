@@ -1,0 +1,132 @@
+"""`kickwatch add/remove/enable/disable/list`: managing the monitored streamers."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from kickwatch.cli.output import print_json, print_table, streamer_json
+from kickwatch.context import open_context
+from kickwatch.domain.errors import AlreadyExistsError, ValidationError
+from kickwatch.domain.validation import normalize_username
+
+
+def register(commands: Any) -> None:
+    """Add the streamer subcommands to the parser."""
+    add = commands.add_parser("add", help="monitor one or more streamers")
+    add.add_argument("names", nargs="+", metavar="USERNAME_OR_URL")
+    add.add_argument("--user-id", type=int, help="Kick user id (skips the Kick lookup)")
+    add.add_argument("--channel-id", type=int, help="Kick channel id (for the live socket)")
+    add.add_argument("--display-name", help="name to show instead of the username")
+    add.set_defaults(handler=run_add)
+
+    remove = commands.add_parser("remove", help="stop monitoring a streamer and delete its history")
+    remove.add_argument("name", metavar="USERNAME")
+    remove.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    remove.set_defaults(handler=run_remove)
+
+    for verb, active in (("enable", True), ("disable", False)):
+        sub = commands.add_parser(verb, help=f"{verb} monitoring of a streamer")
+        sub.add_argument("name", metavar="USERNAME")
+        sub.set_defaults(handler=run_set_active, active=active)
+
+    listing = commands.add_parser("list", help="show the monitored streamers")
+    listing.add_argument("--json", action="store_true", help="JSON output")
+    listing.set_defaults(handler=run_list)
+
+
+def run_add(args: argparse.Namespace) -> int:
+    names = [normalize_username(name) for name in args.names]
+    by_hand = args.user_id is not None or args.channel_id is not None or args.display_name
+    if by_hand and len(names) != 1:
+        raise ValidationError("names", "--user-id/--channel-id/--display-name need exactly one name")
+    ctx = open_context(args.db)
+    try:
+        if args.user_id is not None:
+            record = ctx.repository.add_streamer(
+                names[0],
+                args.user_id,
+                kick_channel_id=args.channel_id,
+                display_name=args.display_name,
+            )
+            print(f"added {record.username} (Kick user id {record.kick_user_id})")
+            return 0
+        from kickwatch.monitor.lookup import add_by_names
+
+        failures = 0
+        for outcome in add_by_names(ctx, names, display_name=args.display_name):
+            if outcome.record is not None:
+                channel = outcome.record.kick_channel_id
+                print(
+                    f"added {outcome.record.username} ({outcome.record.display_name}, "
+                    f"Kick user id {outcome.record.kick_user_id}"
+                    + (f", channel {channel}" if channel else ", no channel id: live push off")
+                    + ")"
+                )
+            elif isinstance(outcome.error, AlreadyExistsError):
+                print(f"{outcome.name}: {outcome.error}; nothing changed")
+            else:
+                failures += 1
+                print(f"kickwatch: error: {outcome.name}: {outcome.error}", file=sys.stderr)
+        return 1 if failures else 0
+    finally:
+        ctx.close()
+
+
+def run_remove(args: argparse.Namespace) -> int:
+    ctx = open_context(args.db)
+    try:
+        record = ctx.repository.get_by_username(args.name)
+        if record is None:
+            ctx.repository.remove_streamer(args.name)  # raises NotFoundError with the message
+            return 0
+        events = ctx.repository.count_events(username=record.username)
+        if not args.yes:
+            if not sys.stdin.isatty():
+                raise ValidationError(
+                    "--yes", f"removing {record.username} deletes {events} events: add --yes"
+                )
+            answer = input(f"Remove {record.username} and its {events} events? [y/N] ")
+            if answer.strip().lower() not in ("y", "yes"):
+                print("nothing removed")
+                return 1
+        ctx.repository.remove_streamer(record.username)
+        print(f"removed {record.username} and {events} events")
+        return 0
+    finally:
+        ctx.close()
+
+
+def run_set_active(args: argparse.Namespace) -> int:
+    ctx = open_context(args.db)
+    try:
+        record = ctx.repository.set_active(args.name, args.active)
+        print(f"{record.username}: monitoring {'enabled' if record.is_active else 'disabled'}")
+        return 0
+    finally:
+        ctx.close()
+
+
+def run_list(args: argparse.Namespace) -> int:
+    ctx = open_context(args.db)
+    try:
+        records = ctx.repository.all_streamers()
+        if args.json:
+            print_json([streamer_json(r) for r in records])
+            return 0
+        if not records:
+            print("no streamers yet: kickwatch add NAME")
+            return 0
+        print_table(
+            ["username", "display name", "status", "active", "last seen online", "user id",
+             "channel id"],
+            [
+                [r.username, r.display_name, r.status, r.is_active, r.last_seen_online,
+                 r.kick_user_id, r.kick_channel_id]
+                for r in records
+            ],
+        )
+        return 0
+    finally:
+        ctx.close()
