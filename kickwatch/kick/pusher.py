@@ -216,6 +216,9 @@ class PusherConnection:
             return _Outcome(code, _closed_reason(code, reason))
         except (OSError, TimeoutError, InvalidHandshake) as exc:
             return _Outcome(None, f"cannot reach Kick's Pusher ({type(exc).__name__})")
+        except Exception:  # a bug must not end monitoring for good: log it and reconnect
+            log.exception("%s: unexpected error", self.name)
+            return _Outcome(None, "unexpected error in the Pusher client")
         finally:
             self._requested.clear()
             self._confirmed.clear()
@@ -224,7 +227,7 @@ class PusherConnection:
         """Read frames until the socket ends; returns why it ended."""
         options = self._options
         established_at: float | None = None
-        timeout = options.open_timeout
+        activity = timeout = options.open_timeout
         awaiting_pong = False
         syncer: asyncio.Task[None] | None = None
 
@@ -255,7 +258,7 @@ class PusherConnection:
                     code = exc.rcvd.code if exc.rcvd is not None else None
                     reason = exc.rcvd.reason if exc.rcvd is not None else ""
                     return outcome(code, _closed_reason(code, reason))
-                awaiting_pong = False
+                awaiting_pong, timeout = False, activity  # any frame proves the socket alive
                 try:
                     frame = protocol.parse_frame(message)
                 except protocol.MalformedFrame as exc:
@@ -269,7 +272,7 @@ class PusherConnection:
                         syncer = asyncio.get_running_loop().create_task(
                             self._sync(ws), name=f"{self.name}:subscribe"
                         )
-                    timeout = min(
+                    activity = timeout = min(
                         frame.activity_timeout or options.default_activity_timeout,
                         options.max_activity_timeout,
                     )

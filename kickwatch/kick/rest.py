@@ -1,9 +1,9 @@
 """Kick's REST APIs over one injected `httpx.AsyncClient`: the official API with an app token,
 and the unofficial `kick.com/api/v2/channels/{slug}` that alone knows the Pusher channel id.
 
-Retries are bounded and use the injected `sleep` (tests run them instantly): 429 honours
-`Retry-After`, timeouts, transport errors and 5xx back off exponentially with jitter, and what
-still fails becomes a `KickUnavailableError`. A 403 is "blocked" (`KickBlockedError`) and is never
+Retries (`http_retry`) are bounded and use the injected `sleep`: 429 honours `Retry-After`,
+timeouts, transport errors and 5xx back off with jitter, and what still fails becomes a
+`KickUnavailableError`. A 403 is "blocked" (`KickBlockedError`) and is never
 retried. The app token is cached until shortly before it expires and fetched again once on a
 401. No error message ever contains the client secret or a token.
 """
@@ -13,14 +13,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
 
 import httpx
 
-from kickwatch.domain.clock import Clock, utc
+from kickwatch.domain.clock import Clock
 from kickwatch.domain.errors import ValidationError
 from kickwatch.domain.events import ChannelInfo, LiveSnapshot
 from kickwatch.domain.status import EventSource
@@ -33,16 +32,14 @@ from kickwatch.kick.errors import (
     KickBlockedError,
     KickUnavailableError,
 )
+from kickwatch.kick.http_retry import RetryingHttp, Sleep
 
 log = logging.getLogger(__name__)
-
-Sleep = Callable[[float], Awaitable[None]]
 
 USER_BATCH = 100
 SLUG_BATCH = 50
 DEFAULT_TOKEN_LIFETIME = 3600.0
 TOKEN_MARGIN = 60.0  # refresh this long before the token expires
-MAX_RETRY_AFTER = 300.0  # a longer Retry-After is "unavailable", not a wait
 _USERNAME = re.compile(r"^[a-z0-9_-]{1,50}$")
 _URL_PREFIX = re.compile(r"^(?:https?://)?(?:www\.)?kick\.com/", re.IGNORECASE)
 
@@ -53,8 +50,11 @@ def normalize_username(text: str) -> str:
     Raises `ValidationError("username", ...)` for an empty name or one with characters Kick
     does not allow (letters, digits, underscore and hyphen only).
     """
-    name = _URL_PREFIX.sub("", (text or "").strip())
-    name = re.split(r"[/?#]", name, maxsplit=1)[0].strip().lstrip("@").lower()
+    raw = (text or "").strip()
+    path = _URL_PREFIX.sub("", raw)
+    # A kick.com URL may go on (/videos, ?tab=, #...); a bare name may only end with a slash.
+    name = re.split(r"[/?#]", path, maxsplit=1)[0] if path != raw else raw.rstrip("/")
+    name = name.strip().removeprefix("@").lower()
     if not name:
         raise ValidationError("username", "must not be empty")
     if not _USERNAME.match(name):
@@ -99,14 +99,13 @@ class KickApi:
         backoff: Backoff | None = None,
         concurrency: int = 4,
     ) -> None:
-        self._http = http
+        self._http = RetryingHttp(
+            http, clock, sleep, backoff or Backoff(initial=0.5, maximum=30.0), max_retries
+        )
         self._endpoints = endpoints
         self._client_id = client_id or None
         self._client_secret = client_secret or None
         self._clock = clock
-        self._sleep = sleep
-        self._max_retries = max_retries
-        self._backoff = backoff or Backoff(initial=0.5, maximum=30.0)
         self._concurrency = max(1, concurrency)
         self._token: _Token | None = None
         self._token_lock = asyncio.Lock()
@@ -187,7 +186,7 @@ class KickApi:
     async def unofficial_channel(self, slug: str) -> ChannelInfo:
         """Channel info from `kick.com/api/v2/channels/{slug}`, the source of the channel id."""
         name = normalize_username(slug)
-        response = await self._request(
+        response = await self._http.request(
             "GET",
             f"{self._endpoints.web_url}/api/v2/channels/{name}",
             headers={"Accept": "application/json"},
@@ -281,7 +280,9 @@ class KickApi:
                 "Kick official API reachable; the credentials work "
                 f"(app token valid for about {minutes} more minutes)."
             )
-        response = await self._request("GET", f"{self._endpoints.web_url}/api/v2/channels/kick")
+        response = await self._http.request(
+            "GET", f"{self._endpoints.web_url}/api/v2/channels/kick"
+        )
         if response.status_code == 403:
             raise KickBlockedError()
         if response.status_code not in (200, 404):
@@ -307,7 +308,7 @@ class KickApi:
         used: _Token | None = None
         for _ in range(2):
             token = used = await self._app_token(stale=used)
-            response = await self._request(
+            response = await self._http.request(
                 "GET",
                 f"{self._endpoints.api_url}{path}",
                 params=params,
@@ -338,7 +339,7 @@ class KickApi:
 
     async def _fetch_token(self) -> _Token:
         assert self._client_id is not None and self._client_secret is not None
-        response = await self._request(
+        response = await self._http.request(
             "POST",
             f"{self._endpoints.auth_url}/oauth/token",
             data={
@@ -358,56 +359,6 @@ class KickApi:
         lifetime = _lifetime(body.get("expires_in"))
         margin = min(TOKEN_MARGIN, lifetime / 10)
         return _Token(value, self._clock.monotonic() + lifetime - margin)
-
-    async def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        """Send with bounded retries on 429, 5xx, timeouts and transport errors."""
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                response = await self._http.request(method, url, **kwargs)
-            except httpx.TransportError as exc:  # timeouts included
-                reason = "timed out" if isinstance(exc, httpx.TimeoutException) else "unreachable"
-                if attempt > self._max_retries:
-                    raise KickUnavailableError(
-                        f"Kick is {reason} ({type(exc).__name__}) after {attempt} tries"
-                    ) from None
-                await self._sleep(self._backoff.delay(attempt))
-                continue
-            status = response.status_code
-            if status == 429:
-                delay = self._retry_after(response)
-                if delay is not None and delay > MAX_RETRY_AFTER:
-                    raise KickUnavailableError(
-                        f"Kick rate-limited kickwatch for {int(delay)} s; try again later"
-                    )
-                if attempt > self._max_retries:
-                    raise KickUnavailableError(f"Kick kept rate-limiting after {attempt} tries")
-                await self._sleep(delay if delay is not None else self._backoff.delay(attempt))
-                continue
-            if status >= 500:
-                if attempt > self._max_retries:
-                    raise KickUnavailableError(
-                        f"Kick answered HTTP {status} {attempt} times; try again later"
-                    )
-                await self._sleep(self._backoff.delay(attempt))
-                continue
-            return response
-
-    def _retry_after(self, response: httpx.Response) -> float | None:
-        """Seconds from `Retry-After` (seconds or an HTTP date), or None when absent/garbage."""
-        value = response.headers.get("Retry-After", "").strip()
-        if not value:
-            return None
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            pass
-        try:
-            when = utc(parsedate_to_datetime(value))
-        except (TypeError, ValueError, IndexError):
-            return None
-        return max(0.0, (when - self._clock.now()).total_seconds())
 
 
 class _BadRequest(Exception):

@@ -1,7 +1,7 @@
-"""Platform features behind small interfaces with a null fallback: start at login, for now.
+"""Platform features behind small interfaces with a null fallback (start at login, notifications).
 
-Each feature is a `Protocol` with one implementation per platform, chosen by one factory
-(`autostart_for_platform`); callers never test `sys.platform` themselves. No Qt here.
+Each feature is a `Protocol` with one implementation per platform, chosen by one factory (for
+example `autostart_for_platform`); callers never test `sys.platform` themselves. No Qt here.
 """
 
 from kickwatch.platform.autostart import (

@@ -126,7 +126,6 @@ def _connect_postgres(url: str) -> Database:
         host=parsed.hostname or "localhost",
         port=parsed.port or 5432,
         prefer_psycopg3=True,
-        autorollback=True,
         connect_timeout=5,
     )
     try:
@@ -176,6 +175,8 @@ def apply_migrations(db: Database) -> int:
     for migration in pending:
         with handle.atomic():
             for statement in migration.statements(db.dialect):
+                if db.dialect == "postgresql":
+                    statement = statement.replace("%", "%%")  # psycopg's placeholder escape
                 handle.execute_sql(statement)
             handle.execute_sql(
                 "INSERT INTO schema_version (version, description) VALUES (%s, %s)"

@@ -410,11 +410,10 @@ class _Batch:
             self._append(row, change, broadcast)
         else:
             self._insert_late(row, change, broadcast)
-        if change.event_type is EventType.STREAM_START or row.status == Status.ONLINE:
-            seen = at if change.event_type is EventType.STREAM_END else change.received_timestamp
-            seen = min(seen, self.now)
-            if row.last_seen_online is None or seen > row.last_seen_online:
-                row.last_seen_online = seen
+        # Online until an end, and seen online when a current start arrives.
+        seen = change.received_timestamp if newest and change.event_type is EventType.STREAM_START else at
+        if row.last_seen_online is None or seen > row.last_seen_online:
+            row.last_seen_online = seen
 
     def _clamped(self, change: StatusChange) -> StatusChange:
         received = min(utc(change.received_timestamp), self.now)
@@ -451,10 +450,12 @@ class _Batch:
         newest = row.last_status_update is None or at > row.last_status_update
         if newest:
             last = self._newest_row(row)
-            if last is None:
+            if last is None and row.status == Status.OFFLINE:
                 # Offline since the first poll, and no broadcast on record: nothing ended.
                 self._observe_offline(row)
                 return None
+            if last is None:
+                return broadcast
             if not broadcast.differs_from(row_broadcast(last)):
                 self.result.duplicates += 1
                 return None

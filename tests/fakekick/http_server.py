@@ -100,6 +100,12 @@ class FakeHttpControl:
         with self.lock:
             self.tokens.clear()
 
+    def expire_tokens(self) -> None:
+        """Make every issued token expire now (as if its `expires_in` had run out)."""
+        with self.lock:
+            now = time.monotonic()
+            self.tokens = {token: now for token in self.tokens}
+
     def requests_to(self, path: str, role: str | None = None) -> list[RecordedRequest]:
         """Logged requests whose path starts with `path` (and of `role`, if given)."""
         with self.lock:
@@ -144,7 +150,7 @@ class FakeHttpControl:
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib's name
+    def log_message(self, format: str, *args: Any) -> None:
         """Keep test output quiet."""
 
     def do_GET(self) -> None:
@@ -324,6 +330,9 @@ def _unofficial(state: FakeKickState, slug: str) -> Answer:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that gave up (timeout test) is normal here: stay quiet."""
 
     def __init__(self, role: str, control: FakeHttpControl) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)

@@ -70,6 +70,7 @@ class FakePusherServer:
         self.answer_pings = True
         self.confirm_subscriptions = True
         self.connections: list[FakePusherConnection] = []
+        self.attempts = 0  # every WebSocket that reached the handler, refused ones included
         self.refused = 0  # connections turned away by `refuse_connections`
         self.port = 0
         self._refuse_until = 0.0
@@ -252,6 +253,7 @@ class FakePusherServer:
                 self._queue.task_done()
 
     async def _handle(self, ws: ServerConnection) -> None:
+        self.attempts += 1
         path = ws.request.path if ws.request is not None else ""
         key = path.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
         if key != self.app_key:

@@ -91,6 +91,18 @@ def test_scalable_icon_is_the_app_icon() -> None:
     assert scalable.read_bytes() == icon_path().read_bytes()
 
 
+def test_committed_pngs_match_the_svg() -> None:
+    result = subprocess.run(
+        [sys.executable, str(REPO / "packaging" / "render_icons.py"), "--check"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_tray_icon_path_covers_every_state() -> None:
     for state in TrayState:
         assert tray_icon_path(state).name == f"tray-{state.value}.svg"

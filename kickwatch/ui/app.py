@@ -1,0 +1,365 @@
+"""The tray app's composition root: builds the Qt app, the loop, the core, and lists every exit.
+
+`run(args)` owns the one event loop (qasync on the QApplication) and the one HTTP client, opens
+the store, builds the monitor and the `KickwatchApp` that wires monitor events to the tray,
+notifications and windows. kickwatch exits by: Quit in the tray menu or the fallback window
+(closing it too), SIGINT/SIGTERM, the session ending (Qt's commitDataRequest), or a failure to
+open the database at start-up (one line on stderr, exit 1). A second start exits 0 after asking
+the running one to show its settings. Every way out goes through `KickwatchApp.shutdown`, which
+awaits `monitor.stop()` so that pending writes are flushed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import functools
+import logging
+import sys
+from datetime import datetime, tzinfo
+from typing import Any, Protocol
+
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication, QSystemTrayIcon, QWidget
+
+from kickwatch.context import Context
+from kickwatch.domain.errors import KickwatchError
+from kickwatch.domain.records import StreamerRecord
+from kickwatch.monitor.events import (
+    ConnectionState,
+    ConnectionStateChanged,
+    DatabaseRecovered,
+    DatabaseUnavailable,
+    ErrorOccurred,
+    EventBus,
+    ReconcileCompleted,
+)
+from kickwatch.monitor.policy import NotificationPolicy, PolicySettings, local_timezone
+from kickwatch.platform.autostart import Autostart, autostart_for_platform
+from kickwatch.platform.notifier import Notifier
+from kickwatch.ui.avatars import AvatarCache
+from kickwatch.ui.bridge import MonitorBridge
+from kickwatch.ui.main_window import MainWindow
+from kickwatch.ui.notifications import NotificationController
+from kickwatch.ui.opener import StreamOpener
+from kickwatch.ui.qtloop import TaskSupervisor, run_blocking
+from kickwatch.ui.tray import TrayIcon
+from kickwatch.ui.tray_model import TrayViewModel
+
+log = logging.getLogger(__name__)
+
+
+class MonitorPort(Protocol):
+    """The surface of `kickwatch.monitor.monitor.Monitor` the GUI uses."""
+
+    bus: EventBus
+    connection_state: ConnectionState
+    last_check: datetime | None
+
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+    def live_streamers(self) -> list[StreamerRecord]: ...
+    def streamers_changed(self) -> None: ...
+    async def reconcile_now(self) -> None: ...
+    async def test_connection(self) -> tuple[bool, str]: ...
+    async def lookup_and_add(self, name: str) -> StreamerRecord: ...
+
+
+class KickwatchApp(QObject):
+    """Wires the monitor to the tray (or fallback window), notifications and dialogs.
+
+    Signals:
+        quit_requested(): the user or the system asked kickwatch to quit.
+        settings_shown(object): the settings dialog was shown (the dialog).
+    """
+
+    quit_requested = Signal()
+    settings_shown = Signal(object)
+
+    def __init__(
+        self,
+        ctx: Context,
+        monitor: MonitorPort,
+        notifier: Notifier,
+        *,
+        tray_available: bool,
+        autostart: Autostart | None = None,
+        avatars: AvatarCache | None = None,
+        zone: tzinfo | None = None,
+        group_window_seconds: float | None = None,
+    ) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.monitor = monitor
+        self.notifier = notifier
+        self.autostart = autostart if autostart is not None else autostart_for_platform()
+        self.zone = zone or local_timezone()
+        self._group_window = group_window_seconds
+        self.tasks = TaskSupervisor()
+        self.exit_code = 0
+        self._quit = asyncio.Event()
+        self._stopped = False
+        self.bridge = MonitorBridge(monitor.bus, self)
+        self.model = TrayViewModel(monitor.live_streamers, self.zone)
+        self.model.connection_state = monitor.connection_state
+        self.model.last_check = monitor.last_check
+        self.opener = StreamOpener(lambda: str(ctx.settings.get("system.player_command")))
+        self.controller = NotificationController(
+            NotificationPolicy(self.policy_settings()),
+            notifier,
+            self.opener,
+            ctx.clock.now,
+            self.tasks.spawn,
+            self.mute,
+            avatars,
+            self,
+        )
+        self.tray: TrayIcon | None = None
+        self.window: MainWindow | None = None
+        if tray_available:
+            self.tray = TrayIcon(self.model, ctx.clock.now, parent=self)
+            surface: Any = self.tray.menu
+            self.tray.activated.connect(self.show_settings)
+        else:
+            self.window = MainWindow(self.model, ctx.clock.now)
+            surface = self.window
+        surface.stream_open_requested.connect(self.opener.open)
+        surface.pause_requested.connect(self.on_surface_pause_requested)
+        surface.settings_requested.connect(self.show_settings)
+        surface.history_requested.connect(self.show_history)
+        surface.quit_requested.connect(self.request_quit)
+        self.pause_timer = QTimer(self)
+        self.pause_timer.setSingleShot(True)
+        self.pause_timer.timeout.connect(self.refresh)
+        self.bridge.event_received.connect(self.controller.on_bridge_event_received)
+        self.bridge.streams_changed.connect(self.refresh)
+        self.bridge.streamers_changed.connect(self.refresh)
+        self.bridge.connection_changed.connect(self.on_bridge_connection_changed)
+        self.bridge.reconciled.connect(self.on_bridge_reconciled)
+        self.bridge.database_changed.connect(self.on_bridge_database_changed)
+        self.bridge.error_occurred.connect(self.on_bridge_error_occurred)
+        self.settings_dialog: QWidget | None = None
+        self.history_window: QWidget | None = None
+        self._load_pause()
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Show the tray icon (or window), then start monitoring."""
+        if self.tray is not None:
+            self.tray.show()
+        if self.window is not None:
+            self.window.show()
+        try:
+            await self.monitor.start()
+        except KickwatchError as exc:
+            self.model.fatal_error = str(exc)
+            log.error("monitoring could not start: %s", exc)
+        self.model.connection_state = self.monitor.connection_state
+        self.refresh()
+
+    async def wait_for_quit(self) -> int:
+        """Wait until quit is requested; returns the exit code."""
+        await self._quit.wait()
+        return self.exit_code
+
+    def request_quit(self, code: int = 0) -> None:
+        """Ask the app to shut down (idempotent)."""
+        if not self._quit.is_set():
+            self.exit_code = code
+            self._quit.set()
+            self.quit_requested.emit()
+
+    async def shutdown(self) -> None:
+        """Close windows, stop the monitor (flushing writes), cancel tasks, drop the tray icon."""
+        if self._stopped:
+            return
+        self._stopped = True
+        for widget in (self.settings_dialog, self.history_window, self.window):
+            if widget is not None:
+                widget.hide()
+                widget.deleteLater()
+        self.controller.timer.stop()
+        self.pause_timer.stop()
+        try:
+            await self.monitor.stop()
+        except Exception:
+            log.exception("monitor did not stop cleanly")
+        await self.tasks.cancel_all()
+        await self.notifier.close()
+        self.bridge.close()
+        if self.tray is not None:
+            self.tray.hide()
+
+    # -- state shown ------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Redraw tray icon/tooltip (and the fallback window) from the current state."""
+        if self.tray is not None:
+            self.tray.refresh()
+        if self.window is not None:
+            self.window.refresh()
+
+    def on_bridge_connection_changed(self, event: ConnectionStateChanged) -> None:
+        self.model.connection_state = event.state
+        self.model.connection_detail = event.detail
+        self.refresh()
+
+    def on_bridge_reconciled(self, event: ReconcileCompleted) -> None:
+        self.model.last_check = event.at
+        self.refresh()
+
+    def on_bridge_database_changed(self, event: DatabaseUnavailable | DatabaseRecovered) -> None:
+        self.model.database_problem = (
+            event.reason if isinstance(event, DatabaseUnavailable) else None
+        )
+        self.refresh()
+
+    def on_bridge_error_occurred(self, event: ErrorOccurred) -> None:
+        if event.fatal:
+            self.model.fatal_error = event.message
+            self.refresh()
+
+    # -- preferences ------------------------------------------------------------------------
+
+    def policy_settings(self) -> PolicySettings:
+        """The notification policy's settings as stored now."""
+        settings = PolicySettings.from_settings(self.ctx.settings.get, self.zone)
+        if self._group_window is not None:
+            settings = PolicySettings(
+                **{
+                    name: getattr(settings, name)
+                    for name in PolicySettings.__dataclass_fields__
+                    if name != "group_window_seconds"
+                },
+                group_window_seconds=self._group_window,
+            )
+        return settings
+
+    def reload_settings(self) -> None:
+        """Apply stored settings (after the settings dialog saved)."""
+        self._load_pause()
+        self.controller.update_settings(self.policy_settings())
+        self.monitor.streamers_changed()
+        self.refresh()
+
+    def _load_pause(self) -> None:
+        until = self.policy_settings().paused_until
+        now = self.ctx.clock.now()
+        self.model.paused_until = until if until is not None and until > now else None
+        if self.model.paused_until is not None:
+            seconds = (self.model.paused_until - now).total_seconds()
+            self.pause_timer.start(int(min(seconds, 86400 * 7) * 1000) + 10)
+        else:
+            self.pause_timer.stop()
+
+    def on_surface_pause_requested(self, until: datetime | None) -> None:
+        self.tasks.spawn(self.set_pause(until), "pause")
+
+    async def set_pause(self, until: datetime | None) -> None:
+        """Pause notifications until `until`, or resume them (None)."""
+        text = until.isoformat() if until is not None else ""
+        await run_blocking(self.ctx.settings.set, "system.paused_until", text)
+        self._load_pause()
+        self.controller.update_settings(self.policy_settings())
+        self.refresh()
+
+    async def mute(self, username: str) -> None:
+        """Mute a streamer (from a notification's Mute button)."""
+        update = functools.partial(self.ctx.repository.update_streamer, username, is_muted=True)
+        await run_blocking(update)
+        self.monitor.streamers_changed()
+
+    # -- windows ----------------------------------------------------------------------------
+
+    def show_settings(self) -> None:
+        """Show the settings dialog (created on first use) and bring it forward."""
+        if self.settings_dialog is None:
+            from kickwatch.ui.settings.dialog import SettingsDialog
+
+            dialog = SettingsDialog(
+                self.ctx, self.monitor, self.autostart, self.tasks.spawn, self.bridge
+            )
+            dialog.saved.connect(self.reload_settings)
+            self.settings_dialog = dialog
+        _bring_forward(self.settings_dialog)
+        self.settings_shown.emit(self.settings_dialog)
+
+    def show_history(self) -> None:
+        """Show the history window (created on first use)."""
+        if self.history_window is None:
+            from kickwatch.ui.history import HistoryWindow
+
+            self.history_window = HistoryWindow(self.ctx.repository, self.tasks.spawn, self.zone)
+        _bring_forward(self.history_window)
+
+
+def _bring_forward(widget: QWidget) -> None:
+    widget.show()
+    widget.raise_()
+    widget.activateWindow()
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the tray app until it quits; returns the exit code."""
+    from kickwatch.paths import Paths
+    from kickwatch.platform.notifier import notifier_for_platform
+    from kickwatch.resources import icon_path
+    from kickwatch.ui.qtloop import SignalWaker, create_loop, run_main
+    from kickwatch.ui.single_instance import SingleInstance, ask_running_instance, server_name
+
+    qapp = QApplication(sys.argv[:1])
+    qapp.setApplicationName("kickwatch")
+    qapp.setDesktopFileName("io.github.kickwatch.Kickwatch")
+    qapp.setQuitOnLastWindowClosed(False)
+    app_icon = None
+    try:
+        app_icon = icon_path()
+        qapp.setWindowIcon(QIcon(str(app_icon)))
+    except FileNotFoundError:
+        log.warning("kickwatch's icons are missing from this installation")
+    name = server_name(str(Paths.from_env().data_dir))
+    if ask_running_instance(name):
+        print("kickwatch is already running; its settings window was brought forward")
+        return 0
+    instance = SingleInstance(name)
+    instance.listen()
+    loop = create_loop(qapp)
+
+    async def main() -> int:
+        import httpx
+
+        from kickwatch.context import open_context
+        from kickwatch.monitor.monitor import build_monitor
+
+        try:
+            ctx = open_context(args.db)
+        except KickwatchError as exc:
+            print(f"kickwatch: error: {exc}", file=sys.stderr)
+            return 1
+        http = httpx.AsyncClient(timeout=httpx.Timeout(10.0), follow_redirects=False)
+        notifier = notifier_for_platform("kickwatch", app_icon)
+        avatars = AvatarCache(http, ctx.paths.data_dir / "avatars", app_icon)
+        monitor = build_monitor(ctx, http)
+        app = KickwatchApp(
+            ctx,
+            monitor,
+            notifier,
+            tray_available=QSystemTrayIcon.isSystemTrayAvailable(),
+            avatars=avatars,
+        )
+        instance.activation_requested.connect(app.show_settings)
+        qapp.commitDataRequest.connect(lambda _manager: app.request_quit())
+        waker = SignalWaker(lambda _number: app.request_quit(130))
+        try:
+            await app.start()
+            return await app.wait_for_quit()
+        finally:
+            waker.close()
+            await app.shutdown()
+            await http.aclose()
+            instance.close()
+            ctx.close()
+
+    return run_main(loop, main())

@@ -1,0 +1,152 @@
+"""The Notifications, Account and Advanced tabs of the settings dialog.
+
+Each is a `SettingsForm` of fields bound to `system.*`, `auth.*`, `database.*` and
+`monitoring.*` keys; the Account tab adds the connection test and where the master key is kept,
+the Advanced tab the database in use and start at login (through the `Autostart` interface).
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QWidget
+
+from kickwatch.ui.settings.fields import ERROR_STYLE, SettingsForm
+
+DEVELOPER_URL = "https://kick.com/settings/developer"
+OK_STYLE = "color: #1e8449;"
+
+
+class NotificationsTab(SettingsForm):
+    """Sounds, offline alerts, quiet hours, player command, start-up suppression, grouping."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.add_check("system.sounds", "Play a sound with live alerts")
+        self.add_check(
+            "system.notify_on_end", "Offline alerts for newly added streamers",
+            "Each streamer has its own switch on the Streamers tab",
+        )
+        self.add_line(
+            "system.offline_grace_seconds", "Offline grace (seconds)",
+            "A stream that comes back within this time shows no alert at all",
+        )
+        self.add_line(
+            "system.restart_cooldown_seconds", "Restart cooldown (seconds)",
+            "Never two live alerts for one streamer within this time",
+        )
+        self.add_check(
+            "system.alert_already_live", "Alert for streams already live when kickwatch starts"
+        )
+        self.add_line(
+            "system.group_threshold", "Group alerts from",
+            "This many go-lives at once become one notification",
+        )
+        self.add_check("system.quiet_hours_enabled", "Quiet hours")
+        self.add_line("system.quiet_hours_start", "Quiet from (HH:MM)")
+        self.add_line("system.quiet_hours_end", "Quiet until (HH:MM)")
+        self.add_check("system.quiet_hours_favorites", "Favourites are announced in quiet hours")
+        self.add_line(
+            "system.player_command", "Player command",
+            "e.g. streamlink {url} best; empty opens the browser",
+        ).setPlaceholderText("streamlink {url} best   (empty: open in the browser)")
+
+
+class AccountTab(SettingsForm):
+    """Kick app credentials, the connection test, and where the master key is kept.
+
+    Signals:
+        test_requested(): the Test connection button was pressed.
+    """
+
+    test_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.add_line("auth.client_id", "Client ID")
+        self.add_line(
+            "auth.client_secret", "Client secret", "Stored encrypted", password=True
+        )
+        link = QLabel(
+            f'Create an app and its credentials at <a href="{DEVELOPER_URL}">{DEVELOPER_URL}</a>'
+        )
+        link.setOpenExternalLinks(True)
+        link.setWordWrap(True)
+        self.outer.addWidget(link)
+        row = QHBoxLayout()
+        self.test_button = QPushButton("Test connection")
+        self.test_button.clicked.connect(lambda: self.test_requested.emit())
+        self.test_result = QLabel()
+        self.test_result.setWordWrap(True)
+        row.addWidget(self.test_button)
+        row.addWidget(self.test_result, 1)
+        self.outer.addLayout(row)
+        self.master_key = QLabel("Master key: …")
+        self.master_key.setWordWrap(True)
+        self.outer.addWidget(self.master_key)
+        self.outer.addStretch(1)
+
+    def show_testing(self, unsaved: bool) -> None:
+        """The test is running."""
+        self.test_button.setEnabled(False)
+        self.test_result.setStyleSheet("")
+        self.test_result.setText(
+            "Testing… (unsaved changes are not used: save first)" if unsaved else "Testing…"
+        )
+
+    def show_result(self, ok: bool, detail: str) -> None:
+        """The outcome of a connection test."""
+        self.test_button.setEnabled(True)
+        self.test_result.setStyleSheet(OK_STYLE if ok else ERROR_STYLE)
+        self.test_result.setText(("✓ " if ok else "✗ ") + detail)
+
+
+class AdvancedTab(SettingsForm):
+    """Database, retention, endpoints, reconciliation interval, start at login."""
+
+    def __init__(self, database: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        in_use = QLabel(f"Database in use: {database}")
+        in_use.setWordWrap(True)
+        in_use.setObjectName("database_in_use")
+        self.form.addRow(in_use)
+        self.add_line(
+            "database.url", "Database URL",
+            "A file path or postgresql://…; empty for the default file. Takes effect at restart.",
+        )
+        self.add_line("database.retention_days", "Keep history (days)")
+        self.add_line("monitoring.reconcile_interval", "Check every (seconds)")
+        self.add_line("monitoring.pusher_url", "Pusher WebSocket URL").setPlaceholderText(
+            "default"
+        )
+        self.add_line("monitoring.api_url", "Official API URL").setPlaceholderText("default")
+        self.add_line("monitoring.auth_url", "Token URL").setPlaceholderText("default")
+        self.add_line("monitoring.web_url", "kick.com URL").setPlaceholderText("default")
+        self.autostart = QCheckBox("Start kickwatch at login")
+        self.autostart.setObjectName("autostart")
+        self.autostart_where = QLabel()
+        self.autostart_where.setWordWrap(True)
+        self.autostart_message = QLabel()
+        self.autostart_message.setStyleSheet(ERROR_STYLE)
+        self.autostart_message.setWordWrap(True)
+        self.autostart_message.hide()
+        self.outer.addWidget(self.autostart)
+        self.outer.addWidget(self.autostart_where)
+        self.outer.addWidget(self.autostart_message)
+        self.outer.addStretch(1)
+        self.autostart_loaded = False
+
+    def load_autostart(self, enabled: bool, where: str) -> None:
+        """Show whether start at login is on, and where that is kept."""
+        self.autostart.setChecked(enabled)
+        self.autostart_loaded = enabled
+        self.autostart_where.setText(where)
+
+    @property
+    def autostart_changed(self) -> bool:
+        """Whether the start-at-login box was changed."""
+        return self.autostart.isChecked() != self.autostart_loaded
+
+    def show_autostart_error(self, message: str | None) -> None:
+        """Show (or clear) a failure to change start at login."""
+        self.autostart_message.setText(message or "")
+        self.autostart_message.setVisible(bool(message))

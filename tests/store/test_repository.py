@@ -1,0 +1,282 @@
+"""Every access pattern of the data model and the rules of the batch write, on both engines."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from kickwatch.domain.errors import AlreadyExistsError, NotFoundError, ValidationError
+from kickwatch.domain.records import StreamerRecord
+from kickwatch.domain.status import EventType, Status
+from kickwatch.store import StatusChange, StatusObservation
+from kickwatch.store.models import StatusEvent
+from tests.store.fixtures import Store
+
+START, END = EventType.STREAM_START, EventType.STREAM_END
+
+
+def add(store: Store, name: str = "alpha", user_id: int = 1, channel_id: int = 101) -> StreamerRecord:
+    return store.repository.add_streamer(name, user_id, kick_channel_id=channel_id)
+
+
+def change(
+    store: Store,
+    streamer: StreamerRecord,
+    event_type: EventType,
+    minutes_ago: float,
+    livestream: int | None = None,
+    *,
+    key: bool = True,
+    started_minutes_ago: float | None = None,
+) -> StatusChange:
+    now = store.clock.now()
+    kind = "start" if event_type is START else "end"
+    return StatusChange(
+        streamer_id=streamer.id,
+        event_type=event_type,
+        received_timestamp=now,
+        event_timestamp=now - timedelta(minutes=minutes_ago),
+        kick_event_id=f"{streamer.kick_channel_id}:{livestream}:{kind}" if key and livestream else None,
+        livestream_id=str(livestream) if livestream is not None else None,
+        broadcast_started_at=(
+            now - timedelta(minutes=started_minutes_ago) if started_minutes_ago is not None else None
+        ),
+    )
+
+
+# -- streamers ---------------------------------------------------------------------------
+
+
+def test_add_streamer_normalises_the_name_and_starts_unknown_and_active(store: Store) -> None:
+    record = store.repository.add_streamer("https://kick.com/Alpha_1", 7, display_name="Alpha 1")
+    assert record.username == "alpha_1"
+    assert record.display_name == "Alpha 1"
+    assert record.status is Status.UNKNOWN
+    assert record.is_active is True
+    assert record.created_at == record.updated_at == store.clock.now()
+
+
+def test_adding_an_existing_streamer_is_refused_and_changes_nothing(store: Store) -> None:
+    add(store)
+    with pytest.raises(AlreadyExistsError, match="already monitored"):
+        store.repository.add_streamer("ALPHA", 2)
+    with pytest.raises(AlreadyExistsError):
+        store.repository.add_streamer("other", 1)
+    assert [s.username for s in store.repository.all_streamers()] == ["alpha"]
+
+
+@pytest.mark.parametrize(
+    ("name", "user_id", "field"),
+    [("", 1, "username"), ("   ", 1, "username"), ("bad name!", 1, "username"),
+     ("ok", 0, "kick_user_id"), ("ok", "x", "kick_user_id"), ("ok", None, "kick_user_id")],
+)
+def test_invalid_streamers_name_the_field_and_rule(
+    store: Store, name: str, user_id: object, field: str
+) -> None:
+    with pytest.raises(ValidationError) as error:
+        store.repository.add_streamer(name, user_id)  # type: ignore[arg-type]
+    assert error.value.field == field
+    assert str(error.value).startswith(f"{field}: ")
+
+
+def test_lookups_by_username_and_kick_user_id(store: Store) -> None:
+    alpha = add(store)
+    assert store.repository.get_by_username("https://kick.com/ALPHA") == alpha
+    assert store.repository.get_by_kick_user_id(1) == alpha
+    assert store.repository.get_by_username("nobody") is None
+    assert store.repository.get_by_kick_user_id(99) is None
+
+
+def test_deactivate_and_activate_change_the_active_list(store: Store) -> None:
+    add(store, "alpha", 1, 101)
+    add(store, "beta", 2, 102)
+    store.clock.advance(5)
+    disabled = store.repository.set_active("beta", False)
+    assert disabled.updated_at > disabled.created_at
+    assert [s.username for s in store.repository.active_streamers()] == ["alpha"]
+    store.repository.set_active("beta", True)
+    assert [s.username for s in store.repository.active_streamers()] == ["alpha", "beta"]
+    with pytest.raises(NotFoundError, match="no streamer named ghost"):
+        store.repository.set_active("ghost", True)
+
+
+def test_removing_a_streamer_deletes_its_events(store: Store) -> None:
+    alpha = add(store)
+    store.repository.apply_changes([change(store, alpha, START, 10, 1)])
+    store.repository.remove_streamer("alpha")
+    assert StatusEvent.select().count() == 0
+    with pytest.raises(NotFoundError):
+        store.repository.remove_streamer("alpha")
+
+
+# -- the batch write ---------------------------------------------------------------------
+
+
+def test_start_then_end_updates_status_and_records_two_events(store: Store) -> None:
+    alpha = add(store)
+    result = store.repository.apply_changes([change(store, alpha, START, 60, 1)])
+    assert [a.event.new_status for a in result.applied] == [Status.ONLINE]
+    live = store.repository.get_by_username("alpha")
+    assert live is not None and live.status is Status.ONLINE
+    assert live.last_status_update == store.clock.now() - timedelta(minutes=60)
+    assert live.current_livestream_id == "1"
+    store.clock.advance(60)
+    store.repository.apply_changes([change(store, alpha, END, 0, 1)])
+    ended = store.repository.get_by_username("alpha")
+    assert ended is not None and ended.status is Status.OFFLINE
+    assert ended.last_seen_online == store.clock.now()
+    history = store.repository.event_history(newest_first=False)
+    assert [(e.event_type, e.previous_status, e.new_status) for e in history] == [
+        (START, Status.UNKNOWN, Status.ONLINE),
+        (END, Status.ONLINE, Status.OFFLINE),
+    ]
+    assert all(e.processed_timestamp >= e.received_timestamp >= e.event_timestamp for e in history)
+
+
+def test_duplicate_kick_event_ids_are_ignored_not_errors(store: Store) -> None:
+    alpha = add(store)
+    first = change(store, alpha, START, 5, 1)
+    result = store.repository.apply_changes([first, first])
+    assert len(result.applied) == 1 and result.duplicates == 1
+    again = store.repository.apply_changes([first])
+    assert again.applied == [] and again.duplicates == 1
+    assert StatusEvent.select().count() == 1
+
+
+def test_a_start_of_the_same_broadcast_from_another_source_is_no_change(store: Store) -> None:
+    alpha = add(store)
+    store.repository.apply_changes([change(store, alpha, START, 30, 1)])
+    official = change(store, alpha, START, 30 - 3 / 60, None, key=False)  # 3 s later, no id
+    result = store.repository.apply_changes([official])
+    assert result.applied == [] and result.duplicates == 1
+    assert StatusEvent.select().count() == 1
+
+
+def test_an_end_without_broadcast_applies_to_the_current_one_once(store: Store) -> None:
+    alpha = add(store)
+    store.repository.apply_changes([change(store, alpha, START, 30, 1)])
+    polled_end = change(store, alpha, END, 1, None, key=False)
+    pushed_end = change(store, alpha, END, 0.5, 1)
+    result = store.repository.apply_changes([polled_end, pushed_end])
+    assert len(result.applied) == 1 and result.duplicates == 1
+    assert [e.event_type for e in store.repository.event_history()] == [END, START]
+
+
+def test_a_late_event_is_history_and_does_not_overwrite_a_newer_status(store: Store) -> None:
+    alpha = add(store)
+    store.repository.apply_changes([change(store, alpha, START, 10, 2)])
+    late = store.repository.apply_changes([change(store, alpha, END, 50, 1)])
+    assert late.applied == [] and len(late.history) == 1
+    current = store.repository.get_by_username("alpha")
+    assert current is not None and current.status is Status.ONLINE
+    history = store.repository.event_history(newest_first=False)
+    assert [(e.event_type, e.previous_status) for e in history] == [
+        (END, Status.UNKNOWN), (START, Status.OFFLINE)
+    ]
+
+
+def test_a_start_while_online_in_another_broadcast_records_a_stand_in_end(store: Store) -> None:
+    alpha = add(store)
+    store.repository.apply_changes([change(store, alpha, START, 60, 1)])
+    store.repository.apply_changes([change(store, alpha, START, 10, 2)])
+    rows = list(StatusEvent.select().order_by(StatusEvent.event_timestamp, StatusEvent.id))
+    assert [(r.event_type, r.synthetic) for r in rows] == [
+        ("stream_start", False), ("stream_end", True), ("stream_start", False)
+    ]
+    # The real end arrives late: it replaces the stand-in.
+    store.repository.apply_changes([change(store, alpha, END, 30, 1)])
+    rows = list(StatusEvent.select().order_by(StatusEvent.event_timestamp, StatusEvent.id))
+    assert [(r.event_type, r.synthetic, r.kick_event_id) for r in rows] == [
+        ("stream_start", False, "101:1:start"),
+        ("stream_end", False, "101:1:end"),
+        ("stream_start", False, "101:2:start"),
+    ]
+
+
+def test_a_timestamp_ahead_of_the_clock_is_clamped_and_the_raw_value_kept(store: Store) -> None:
+    alpha = add(store)
+    ahead = change(store, alpha, START, -5, 1)  # five minutes in the future
+    store.repository.apply_changes([ahead])
+    event = store.repository.event_history()[0]
+    assert event.event_timestamp == event.received_timestamp == store.clock.now()
+    assert event.event_data["raw_event_timestamp"].startswith(
+        (store.clock.now() + timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M")
+    )
+
+
+def test_a_failing_batch_writes_nothing(store: Store) -> None:
+    alpha = add(store)
+    beta = add(store, "beta", 2, 102)
+    good = change(store, alpha, START, 5, 1)
+    bad = StatusChange(beta.id, EventType.CONNECTION_TEST, store.clock.now())
+    with pytest.raises(ValidationError, match="event_type"):
+        store.repository.apply_changes([good, change(store, beta, START, 5, 9), bad])
+    assert StatusEvent.select().count() == 0
+    for name in ("alpha", "beta"):
+        record = store.repository.get_by_username(name)
+        assert record is not None and record.status is Status.UNKNOWN
+
+
+def test_observations_set_initial_offline_and_live_details_without_events(store: Store) -> None:
+    alpha = add(store)
+    beta = add(store, "beta", 2, 102)
+    store.repository.apply_changes([change(store, beta, START, 5, 1)])
+    store.clock.advance(30)
+    store.repository.apply_changes([
+        StatusObservation(alpha.id, False, store.clock.now()),
+        StatusObservation(beta.id, True, store.clock.now(), title="hi", viewers=42),
+    ])
+    a = store.repository.get_by_username("alpha")
+    b = store.repository.get_by_username("beta")
+    assert a is not None and a.status is Status.OFFLINE and a.last_status_update is None
+    assert b is not None and b.current_title == "hi" and b.current_viewers == 42
+    assert b.last_seen_online == store.clock.now()
+    assert StatusEvent.select().count() == 1
+
+
+def test_events_for_a_removed_streamer_are_counted_not_fatal(store: Store) -> None:
+    alpha = add(store)
+    pending = change(store, alpha, START, 5, 1)
+    store.repository.remove_streamer("alpha")
+    result = store.repository.apply_changes([pending])
+    assert result.missing_streamers == 1 and result.applied == []
+
+
+# -- reading history ---------------------------------------------------------------------
+
+
+def test_history_filters_by_streamer_type_and_time(store: Store) -> None:
+    alpha = add(store)
+    beta = add(store, "beta", 2, 102)
+    store.repository.apply_changes([
+        change(store, alpha, START, 120, 1),
+        change(store, alpha, END, 90, 1),
+        change(store, beta, START, 30, 5),
+    ])
+    store.repository.record_connection_test(True, "token ok")
+    repo = store.repository
+    now = store.clock.now()
+    assert len(repo.event_history()) == 4
+    assert [e.streamer for e in repo.event_history(username="beta")] == ["beta"]
+    assert len(repo.event_history(event_type=START)) == 2
+    assert [e.event_type for e in repo.event_history(event_type=EventType.CONNECTION_TEST)] == [
+        EventType.CONNECTION_TEST
+    ]
+    recent = repo.recent_events(now - timedelta(minutes=100), now - timedelta(minutes=10))
+    assert [(e.streamer, e.event_type) for e in recent] == [("alpha", END), ("beta", START)]
+    assert len(repo.event_history(limit=1)) == 1
+    assert repo.count_events(username="alpha") == 2
+
+
+def test_retention_deletes_only_old_events(store: Store) -> None:
+    alpha = add(store)
+    store.repository.apply_changes([
+        change(store, alpha, START, 60 * 24 * 100, 1),
+        change(store, alpha, END, 60 * 24 * 95, 1),
+        change(store, alpha, START, 60, 2),
+    ])
+    assert store.repository.delete_events_older_than(90) == 2
+    assert [e.kick_event_id for e in store.repository.event_history()] == ["101:2:start"]
+    with pytest.raises(ValidationError):
+        store.repository.delete_events_older_than(0)
