@@ -96,6 +96,9 @@ def main(argv: Sequence[str]) -> int:
     except BrokenPipeError:
         return 0
     except Exception as exc:
+        if _is_database_error(exc):
+            print(f"kickwatch: error: {database_error_message(exc)}", file=sys.stderr)
+            return EXIT_FAILURE
         report = _write_crash_report(exc)
         print(
             f"kickwatch: internal error: {type(exc).__name__}: {exc}"
@@ -103,6 +106,23 @@ def main(argv: Sequence[str]) -> int:
             file=sys.stderr,
         )
         return EXIT_FAILURE
+
+
+def _is_database_error(exc: BaseException) -> bool:
+    import peewee
+
+    return isinstance(exc, (peewee.OperationalError, peewee.InterfaceError))
+
+
+def database_error_message(exc: BaseException) -> str:
+    """A sentence for a failing database operation."""
+    text = str(exc).strip() or type(exc).__name__
+    if "locked" in text or "busy" in text:
+        return (
+            "the database is locked by another program (tried for 5 s); nothing was changed, "
+            "try again"
+        )
+    return f"the database is unavailable: {text.splitlines()[0]}; nothing was changed"
 
 
 def _write_crash_report(exc: BaseException) -> Path | None:

@@ -125,7 +125,10 @@ class PusherConnection:
         return self._task is not None and not self._task.done()
 
     def set_channels(self, channel_ids: Iterable[int]) -> None:
-        """Subscribe/unsubscribe the difference now (on a live socket) or at the next connect."""
+        """Subscribe/unsubscribe the difference now (on a live socket) or at the next connect.
+
+        Call it on the event loop's thread (like every method here).
+        """
         self._wanted = frozenset(channel_ids)
         self._changed.set()
 

@@ -123,8 +123,7 @@ class DesktopNotifierBackend:
             message=notification.body,
             icon=icon,
             buttons=tuple(
-                Button(title=b.label, on_pressed=_guarded(b.callback))
-                for b in notification.buttons
+                Button(title=b.label, on_pressed=_guarded(b.callback)) for b in notification.buttons
             ),
             on_clicked=_guarded(notification.on_clicked) if notification.on_clicked else None,
             sound=DEFAULT_SOUND if notification.sound else None,

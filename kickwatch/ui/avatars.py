@@ -20,7 +20,12 @@ log = logging.getLogger(__name__)
 
 DOWNLOAD_TIMEOUT = 4.0
 MAX_BYTES = 2_000_000
-_EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp", "image/gif": ".gif"}
+_EXTENSIONS = {
+    "image/png": ".png",
+    "image/jpeg": ".jpg",
+    "image/webp": ".webp",
+    "image/gif": ".gif",
+}
 
 
 class AvatarCache:

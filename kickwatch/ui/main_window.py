@@ -61,7 +61,10 @@ class MainWindow(QWidget):
         self.pause_button.clicked.connect(self.on_pause_button_clicked)
         self.quit_button.clicked.connect(lambda: self.quit_requested.emit())
         for button in (
-            self.settings_button, self.history_button, self.pause_button, self.quit_button
+            self.settings_button,
+            self.history_button,
+            self.pause_button,
+            self.quit_button,
         ):
             buttons.addWidget(button)
         layout = QVBoxLayout(self)
@@ -91,6 +94,6 @@ class MainWindow(QWidget):
         now = self._now()
         self.pause_requested.emit(None if self.model.is_paused(now) else now + timedelta(hours=1))
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+    def closeEvent(self, event: QCloseEvent) -> None:
         event.ignore()
         self.quit_requested.emit()

@@ -137,8 +137,7 @@ class TrayViewModel:
         lines = [
             "kickwatch — " + ("nobody live" if count == 0 else f"{count} live"),
             self.status_line(),
-            "Last check: "
-            + (self.local_time(self.last_check) if self.last_check else "not yet"),
+            "Last check: " + (self.local_time(self.last_check) if self.last_check else "not yet"),
         ]
         if self.is_paused(now) and self.paused_until is not None:
             lines.append(f"Notifications paused until {self.local_time(self.paused_until)}")

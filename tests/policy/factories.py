@@ -56,14 +56,24 @@ def _event(record: StreamerRecord, event_type: EventType, when: datetime) -> Sta
 
 
 def started(
-    record: StreamerRecord, when: datetime = T0, *, initial: bool = False, after_resume: bool = False
+    record: StreamerRecord,
+    when: datetime = T0,
+    *,
+    initial: bool = False,
+    after_resume: bool = False,
 ) -> StreamStarted:
     """A committed go-live of `record`."""
-    return StreamStarted(record, _event(record, EventType.STREAM_START, when), initial, after_resume)
+    return StreamStarted(
+        record, _event(record, EventType.STREAM_START, when), initial, after_resume
+    )
 
 
 def ended(
-    record: StreamerRecord, when: datetime = T0, *, initial: bool = False, after_resume: bool = False
+    record: StreamerRecord,
+    when: datetime = T0,
+    *,
+    initial: bool = False,
+    after_resume: bool = False,
 ) -> StreamEnded:
     """A committed end of `record`'s stream."""
     return StreamEnded(record, _event(record, EventType.STREAM_END, when), initial, after_resume)

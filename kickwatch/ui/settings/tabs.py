@@ -23,22 +23,26 @@ class NotificationsTab(SettingsForm):
         super().__init__(parent)
         self.add_check("system.sounds", "Play a sound with live alerts")
         self.add_check(
-            "system.notify_on_end", "Offline alerts for newly added streamers",
+            "system.notify_on_end",
+            "Offline alerts for newly added streamers",
             "Each streamer has its own switch on the Streamers tab",
         )
         self.add_line(
-            "system.offline_grace_seconds", "Offline grace (seconds)",
+            "system.offline_grace_seconds",
+            "Offline grace (seconds)",
             "A stream that comes back within this time shows no alert at all",
         )
         self.add_line(
-            "system.restart_cooldown_seconds", "Restart cooldown (seconds)",
+            "system.restart_cooldown_seconds",
+            "Restart cooldown (seconds)",
             "Never two live alerts for one streamer within this time",
         )
         self.add_check(
             "system.alert_already_live", "Alert for streams already live when kickwatch starts"
         )
         self.add_line(
-            "system.group_threshold", "Group alerts from",
+            "system.group_threshold",
+            "Group alerts from",
             "This many go-lives at once become one notification",
         )
         self.add_check("system.quiet_hours_enabled", "Quiet hours")
@@ -46,7 +50,8 @@ class NotificationsTab(SettingsForm):
         self.add_line("system.quiet_hours_end", "Quiet until (HH:MM)")
         self.add_check("system.quiet_hours_favorites", "Favourites are announced in quiet hours")
         self.add_line(
-            "system.player_command", "Player command",
+            "system.player_command",
+            "Player command",
             "e.g. streamlink {url} best; empty opens the browser",
         ).setPlaceholderText("streamlink {url} best   (empty: open in the browser)")
 
@@ -63,9 +68,7 @@ class AccountTab(SettingsForm):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.add_line("auth.client_id", "Client ID")
-        self.add_line(
-            "auth.client_secret", "Client secret", "Stored encrypted", password=True
-        )
+        self.add_line("auth.client_secret", "Client secret", "Stored encrypted", password=True)
         link = QLabel(
             f'Create an app and its credentials at <a href="{DEVELOPER_URL}">{DEVELOPER_URL}</a>'
         )
@@ -110,14 +113,13 @@ class AdvancedTab(SettingsForm):
         in_use.setObjectName("database_in_use")
         self.form.addRow(in_use)
         self.add_line(
-            "database.url", "Database URL",
+            "database.url",
+            "Database URL",
             "A file path or postgresql://…; empty for the default file. Takes effect at restart.",
         )
         self.add_line("database.retention_days", "Keep history (days)")
         self.add_line("monitoring.reconcile_interval", "Check every (seconds)")
-        self.add_line("monitoring.pusher_url", "Pusher WebSocket URL").setPlaceholderText(
-            "default"
-        )
+        self.add_line("monitoring.pusher_url", "Pusher WebSocket URL").setPlaceholderText("default")
         self.add_line("monitoring.api_url", "Official API URL").setPlaceholderText("default")
         self.add_line("monitoring.auth_url", "Token URL").setPlaceholderText("default")
         self.add_line("monitoring.web_url", "kick.com URL").setPlaceholderText("default")
