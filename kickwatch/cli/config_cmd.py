@@ -45,12 +45,14 @@ def run_list(args: argparse.Namespace) -> int:
         for spec in SPECS:
             entry = stored.get(spec.key)
             value = ctx.settings.get(spec.key) if entry is not None else spec.default
-            rows.append([
-                spec.key,
-                _shown(spec.key, value, args.reveal),
-                "set" if entry is not None else "default",
-                entry.updated_by if entry is not None else "",
-            ])
+            rows.append(
+                [
+                    spec.key,
+                    _shown(spec.key, value, args.reveal),
+                    "set" if entry is not None else "default",
+                    entry.updated_by if entry is not None else "",
+                ]
+            )
         print_table(["key", "value", "source", "updated by"], rows)
         return 0
     finally:

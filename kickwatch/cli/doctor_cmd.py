@@ -16,7 +16,8 @@ def register(commands: Any) -> None:
     """Add `doctor` to the parser."""
     doctor = commands.add_parser("doctor", help="check the database, the key and the paths")
     doctor.add_argument(
-        "--connection", action="store_true",
+        "--connection",
+        action="store_true",
         help="also test the connection to Kick (recorded in the history)",
     )
     doctor.set_defaults(handler=run_doctor)
@@ -36,8 +37,10 @@ def run_doctor(args: argparse.Namespace) -> int:
         streamers = ctx.repository.all_streamers()
         active = sum(1 for s in streamers if s.is_active)
         print(f"database     ok    {ctx.database.dialect} {ctx.database.display_url()}")
-        print(f"schema       {'ok  ' if version == SCHEMA_VERSION else 'FAIL'}  "
-              f"version {version} ({state})")
+        print(
+            f"schema       {'ok  ' if version == SCHEMA_VERSION else 'FAIL'}  "
+            f"version {version} ({state})"
+        )
         print(f"streamers    ok    {len(streamers)} ({active} active)")
         try:
             master = ctx.secrets.master
@@ -46,7 +49,9 @@ def run_doctor(args: argparse.Namespace) -> int:
                 KeySource.ENVIRONMENT: "environment variable KICKWATCH_MASTER_KEY",
                 KeySource.KEY_FILE: f"key file {master.detail} (no OS keyring available)",
             }[master.source]
-            print(f"master key   {'ok  ' if master.source != KeySource.KEY_FILE else 'warn'}  {note}")
+            print(
+                f"master key   {'ok  ' if master.source != KeySource.KEY_FILE else 'warn'}  {note}"
+            )
         except KickwatchError as exc:
             ok = False
             print(f"master key   FAIL  {exc}")

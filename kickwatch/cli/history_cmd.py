@@ -10,8 +10,17 @@ from kickwatch.domain.errors import ValidationError
 from kickwatch.domain.status import EventType
 
 CSV_FIELDS = [
-    "id", "streamer", "streamer_id", "event_type", "previous_status", "new_status",
-    "kick_event_id", "event_timestamp", "received_timestamp", "processed_timestamp", "event_data",
+    "id",
+    "streamer",
+    "streamer_id",
+    "event_type",
+    "previous_status",
+    "new_status",
+    "kick_event_id",
+    "event_timestamp",
+    "received_timestamp",
+    "processed_timestamp",
+    "event_data",
 ]
 
 
@@ -59,8 +68,12 @@ def run_history(args: argparse.Namespace) -> int:
         print_table(
             ["time (utc)", "streamer", "event", "change"],
             [
-                [e.event_timestamp, e.streamer or "-", e.event_type,
-                 f"{e.previous_status} → {e.new_status}"]
+                [
+                    e.event_timestamp,
+                    e.streamer or "-",
+                    e.event_type,
+                    f"{e.previous_status} → {e.new_status}",
+                ]
                 for e in events
             ],
         )

@@ -12,7 +12,9 @@ from typing import Any, TextIO
 from kickwatch.domain.records import StreamerRecord, iso
 
 
-def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], out: TextIO = sys.stdout) -> None:
+def print_table(
+    headers: Sequence[str], rows: Sequence[Sequence[Any]], out: TextIO = sys.stdout
+) -> None:
     """Columns padded to their widest cell."""
     cells = [[_cell(value) for value in row] for row in rows]
     widths = [len(h) for h in headers]
@@ -40,15 +42,19 @@ def print_json(value: Any, out: TextIO = sys.stdout) -> None:
     out.write("\n")
 
 
-def print_csv(headers: Sequence[str], rows: Sequence[Sequence[Any]], out: TextIO = sys.stdout) -> None:
+def print_csv(
+    headers: Sequence[str], rows: Sequence[Sequence[Any]], out: TextIO = sys.stdout
+) -> None:
     """RFC 4180 CSV with a header row."""
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(headers)
     for row in rows:
-        writer.writerow([
-            iso(v) if isinstance(v, datetime) else json.dumps(v) if isinstance(v, dict) else v
-            for v in row
-        ])
+        writer.writerow(
+            [
+                iso(v) if isinstance(v, datetime) else json.dumps(v) if isinstance(v, dict) else v
+                for v in row
+            ]
+        )
 
 
 def streamer_json(record: StreamerRecord) -> dict[str, Any]:

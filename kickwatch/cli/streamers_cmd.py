@@ -40,7 +40,9 @@ def run_add(args: argparse.Namespace) -> int:
     names = [normalize_username(name) for name in args.names]
     by_hand = args.user_id is not None or args.channel_id is not None or args.display_name
     if by_hand and len(names) != 1:
-        raise ValidationError("names", "--user-id/--channel-id/--display-name need exactly one name")
+        raise ValidationError(
+            "names", "--user-id/--channel-id/--display-name need exactly one name"
+        )
     ctx = open_context(args.db)
     try:
         if args.user_id is not None:
@@ -119,11 +121,25 @@ def run_list(args: argparse.Namespace) -> int:
             print("no streamers yet: kickwatch add NAME")
             return 0
         print_table(
-            ["username", "display name", "status", "active", "last seen online", "user id",
-             "channel id"],
             [
-                [r.username, r.display_name, r.status, r.is_active, r.last_seen_online,
-                 r.kick_user_id, r.kick_channel_id]
+                "username",
+                "display name",
+                "status",
+                "active",
+                "last seen online",
+                "user id",
+                "channel id",
+            ],
+            [
+                [
+                    r.username,
+                    r.display_name,
+                    r.status,
+                    r.is_active,
+                    r.last_seen_online,
+                    r.kick_user_id,
+                    r.kick_channel_id,
+                ]
                 for r in records
             ],
         )

@@ -14,7 +14,7 @@ from kickwatch.domain.errors import ValidationError
 CATEGORIES = ("auth", "database", "monitoring", "system")
 SENSITIVE_WORDS = ("secret", "password", "token")
 _KEY = re.compile(r"^([a-z]+)\.([a-z0-9_]+)$")
-_USERNAME = re.compile(r"^[a-z0-9_][a-z0-9_.-]{0,39}$")
+_USERNAME = re.compile(r"^[a-z0-9_-]{1,50}$")
 _URL_PREFIX = re.compile(r"^(?:https?://)?(?:www\.)?kick\.com/", re.IGNORECASE)
 # Clocks of two machines disagree a little; beyond this a timestamp is "in the future".
 FUTURE_TOLERANCE = timedelta(seconds=5)
@@ -25,19 +25,19 @@ def normalize_username(text: str) -> str:
 
     Raises ValidationError("username", ...) when nothing usable remains.
     """
-    value = text.strip()
-    value = _URL_PREFIX.sub("", value)
-    value = value.split("?", 1)[0].split("#", 1)[0].strip("/").lstrip("@")
-    if "/" in value:
-        value = value.split("/", 1)[0]
+    raw = (text or "").strip()
+    path = _URL_PREFIX.sub("", raw)
+    # A kick.com URL may go on (/videos, ?tab=, #...); a bare name may only end with a slash.
+    value = re.split(r"[/?#]", path, maxsplit=1)[0] if path != raw else raw.rstrip("/")
+    value = value.strip().removeprefix("@")
     value = value.lower()
     if not value:
         raise ValidationError("username", "must not be empty")
     if not _USERNAME.match(value):
         raise ValidationError(
             "username",
-            f"{value!r} is not a Kick username (letters, digits, '_', '-' and '.', "
-            "at most 40 characters)",
+            f"{value!r} is not a Kick username (letters, digits, '_' and '-', "
+            "at most 50 characters)",
         )
     return value
 
@@ -72,9 +72,7 @@ def validate_config_key(key: str) -> str:
         )
     category = match.group(1)
     if category not in CATEGORIES:
-        raise ValidationError(
-            "category", f"{category!r} is not one of {', '.join(CATEGORIES)}"
-        )
+        raise ValidationError("category", f"{category!r} is not one of {', '.join(CATEGORIES)}")
     return key
 
 

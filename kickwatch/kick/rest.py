@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -20,9 +19,9 @@ from typing import Any, Protocol
 import httpx
 
 from kickwatch.domain.clock import Clock
-from kickwatch.domain.errors import ValidationError
 from kickwatch.domain.events import ChannelInfo, LiveSnapshot
 from kickwatch.domain.status import EventSource
+from kickwatch.domain.validation import normalize_username
 from kickwatch.kick import payloads
 from kickwatch.kick.backoff import Backoff
 from kickwatch.kick.endpoints import Endpoints
@@ -40,28 +39,6 @@ USER_BATCH = 100
 SLUG_BATCH = 50
 DEFAULT_TOKEN_LIFETIME = 3600.0
 TOKEN_MARGIN = 60.0  # refresh this long before the token expires
-_USERNAME = re.compile(r"^[a-z0-9_-]{1,50}$")
-_URL_PREFIX = re.compile(r"^(?:https?://)?(?:www\.)?kick\.com/", re.IGNORECASE)
-
-
-def normalize_username(text: str) -> str:
-    """The lowercase Kick username in `name`, `@name`, `kick.com/name/` or `https://kick.com/name`.
-
-    Raises `ValidationError("username", ...)` for an empty name or one with characters Kick
-    does not allow (letters, digits, underscore and hyphen only).
-    """
-    raw = (text or "").strip()
-    path = _URL_PREFIX.sub("", raw)
-    # A kick.com URL may go on (/videos, ?tab=, #...); a bare name may only end with a slash.
-    name = re.split(r"[/?#]", path, maxsplit=1)[0] if path != raw else raw.rstrip("/")
-    name = name.strip().removeprefix("@").lower()
-    if not name:
-        raise ValidationError("username", "must not be empty")
-    if not _USERNAME.match(name):
-        raise ValidationError(
-            "username", f"{name!r} is not a Kick name (letters, digits, _ and -, 1-50 characters)"
-        )
-    return name
 
 
 class StreamerRef(Protocol):

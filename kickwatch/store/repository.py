@@ -112,7 +112,9 @@ class Repository:
         name = normalize_username(username)
         user_id = validate_kick_id("kick_user_id", kick_user_id)
         channel_id = (
-            None if kick_channel_id is None else validate_kick_id("kick_channel_id", kick_channel_id)
+            None
+            if kick_channel_id is None
+            else validate_kick_id("kick_channel_id", kick_channel_id)
         )
         shown = validate_display_name(display_name if display_name is not None else name)
         now = self.clock.now()
@@ -173,7 +175,9 @@ class Repository:
         if "display_name" in fields:
             fields["display_name"] = validate_display_name(fields["display_name"])
         if fields.get("kick_channel_id") is not None:
-            fields["kick_channel_id"] = validate_kick_id("kick_channel_id", fields["kick_channel_id"])
+            fields["kick_channel_id"] = validate_kick_id(
+                "kick_channel_id", fields["kick_channel_id"]
+            )
         row = self._streamer_row(username)
         with self.database.handle.atomic():
             for name, value in fields.items():
@@ -313,9 +317,7 @@ class Repository:
 
     # -- the batch write -------------------------------------------------------------------
 
-    def apply_changes(
-        self, items: Sequence[StatusChange | StatusObservation]
-    ) -> BatchResult:
+    def apply_changes(self, items: Sequence[StatusChange | StatusObservation]) -> BatchResult:
         """Record a batch of changes and observations in one transaction (all or nothing)."""
         result = BatchResult()
         if not items:
@@ -411,7 +413,11 @@ class _Batch:
         else:
             self._insert_late(row, change, broadcast)
         # Online until an end, and seen online when a current start arrives.
-        seen = change.received_timestamp if newest and change.event_type is EventType.STREAM_START else at
+        seen = (
+            change.received_timestamp
+            if newest and change.event_type is EventType.STREAM_START
+            else at
+        )
         if row.last_seen_online is None or seen > row.last_seen_online:
             row.last_seen_online = seen
 
@@ -432,9 +438,7 @@ class _Batch:
             event_data=data,
         )
 
-    def _end_broadcast(
-        self, row: Streamer, broadcast: Broadcast, at: datetime
-    ) -> Broadcast | None:
+    def _end_broadcast(self, row: Streamer, broadcast: Broadcast, at: datetime) -> Broadcast | None:
         """Which broadcast an end applies to, or None when it changes nothing.
 
         An end applies to the current broadcast unless it provably names another one.
@@ -575,7 +579,10 @@ class _Batch:
             if target == running:
                 if target == Status.ONLINE:
                     self._insert(
-                        row, EventType.STREAM_END, Status.ONLINE, event.event_timestamp,
+                        row,
+                        EventType.STREAM_END,
+                        Status.ONLINE,
+                        event.event_timestamp,
                         running_broadcast,
                     )
                     running = Status.OFFLINE

@@ -111,16 +111,22 @@ class SettingSpec:
 
 
 SPECS: tuple[SettingSpec, ...] = (
-    SettingSpec("auth.client_id", "", _text, "Kick app client id (kick.com → Settings → Developer)"),
+    SettingSpec(
+        "auth.client_id", "", _text, "Kick app client id (kick.com → Settings → Developer)"
+    ),
     SettingSpec("auth.client_secret", "", _text, "Kick app client secret (stored encrypted)"),
     SettingSpec("database.retention_days", 90, _integer(1), "Days of history to keep"),
     SettingSpec("database.url", "", _database_url, "Database URL; empty for the default file"),
     SettingSpec(
-        "monitoring.reconcile_interval", 120, _integer(10, 86400),
+        "monitoring.reconcile_interval",
+        120,
+        _integer(10, 86400),
         "Seconds between reconciliation polls of Kick's API",
     ),
     SettingSpec(
-        "monitoring.max_channels_per_connection", 100, _integer(1, 1000),
+        "monitoring.max_channels_per_connection",
+        100,
+        _integer(1, 1000),
         "Pusher channels per WebSocket connection",
     ),
     SettingSpec("monitoring.pusher_url", "", _url(("ws", "wss")), "Pusher WebSocket URL"),
@@ -128,16 +134,22 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("monitoring.auth_url", "", _url(("http", "https")), "OAuth token base URL"),
     SettingSpec("monitoring.web_url", "", _url(("http", "https")), "kick.com base URL"),
     SettingSpec(
-        "system.alert_already_live", False, _boolean,
+        "system.alert_already_live",
+        False,
+        _boolean,
         "Notify about streams already live when kickwatch starts",
     ),
     SettingSpec("system.notify_on_end", False, _boolean, "Offline alerts for new streamers"),
     SettingSpec(
-        "system.offline_grace_seconds", 90, _integer(0, 3600),
+        "system.offline_grace_seconds",
+        90,
+        _integer(0, 3600),
         "Wait this long before an offline alert (a quick restart shows no alert)",
     ),
     SettingSpec(
-        "system.restart_cooldown_seconds", 300, _integer(0, 86400),
+        "system.restart_cooldown_seconds",
+        300,
+        _integer(0, 86400),
         "No second live alert for the same streamer within this time",
     ),
     SettingSpec("system.sounds", True, _boolean, "Play the notification sound"),
@@ -148,11 +160,15 @@ SPECS: tuple[SettingSpec, ...] = (
         "system.quiet_hours_favorites", True, _boolean, "Favourites are announced in quiet hours"
     ),
     SettingSpec(
-        "system.group_threshold", 3, _integer(2, 100),
+        "system.group_threshold",
+        3,
+        _integer(2, 100),
         "Go-lives at once that are grouped into one notification",
     ),
     SettingSpec(
-        "system.player_command", "", _player,
+        "system.player_command",
+        "",
+        _player,
         "Command to open a stream, e.g. streamlink {url} best (empty: the browser)",
     ),
     SettingSpec("system.paused_until", "", _instant, "Notifications paused until (ISO 8601)"),
@@ -204,7 +220,9 @@ class Settings:
         """Validate and store; returns the typed value."""
         spec = spec_for(key)
         value = spec.parse(key, text)
-        self.config.set(key, format_value(value), updated_by=updated_by, description=spec.description)
+        self.config.set(
+            key, format_value(value), updated_by=updated_by, description=spec.description
+        )
         return value
 
     def set_many(self, values: dict[str, str], *, updated_by: str = "user") -> None:
@@ -213,6 +231,8 @@ class Settings:
         with self.config.database.handle.atomic():
             for key, value in parsed.items():
                 self.config.set(
-                    key, format_value(value), updated_by=updated_by,
+                    key,
+                    format_value(value),
+                    updated_by=updated_by,
                     description=SPEC_BY_KEY[key].description,
                 )

@@ -61,7 +61,9 @@ class Broadcast:
         )
 
 
-def synthetic_start_time(end_at: datetime, broadcast: Broadcast, after: datetime | None) -> datetime:
+def synthetic_start_time(
+    end_at: datetime, broadcast: Broadcast, after: datetime | None
+) -> datetime:
     """When to place a stand-in start for a broadcast whose start was never seen."""
     started = broadcast.started_at
     if started is not None and started < end_at and (after is None or started > after):

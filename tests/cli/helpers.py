@@ -22,7 +22,9 @@ class Cli:
     home: Path
     env: dict[str, str]
 
-    def __call__(self, *args: str, input: str | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    def __call__(
+        self, *args: str, input: str | None = None, timeout: float = 60
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [*kickwatch_command(), *args],
             env=self.env,
@@ -35,11 +37,17 @@ class Cli:
 
 def make_cli(home: Path, **extra: str) -> Cli:
     env = {
-        key: value for key, value in os.environ.items()
+        key: value
+        for key, value in os.environ.items()
         if not key.startswith("KICKWATCH_") and key != "PYTHON_KEYRING_BACKEND"
     }
-    env.update({"KICKWATCH_HOME": str(home), "KICKWATCH_MASTER_KEY": "cli-test-key",
-                "DBUS_SESSION_BUS_ADDRESS": "disabled:"})
+    env.update(
+        {
+            "KICKWATCH_HOME": str(home),
+            "KICKWATCH_MASTER_KEY": "cli-test-key",
+            "DBUS_SESSION_BUS_ADDRESS": "disabled:",
+        }
+    )
     env.pop("DISPLAY", None)
     env.pop("WAYLAND_DISPLAY", None)
     env.update(extra)

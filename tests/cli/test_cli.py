@@ -41,11 +41,19 @@ def seed_events(cli: Cli) -> None:
     beta = repo.get_by_username("beta")
     assert alpha is not None and beta is not None
     now = datetime.now(UTC)
-    repo.apply_changes([
-        StatusChange(alpha.id, EventType.STREAM_START, now, now - timedelta(days=2), "1:1:start", "1"),
-        StatusChange(alpha.id, EventType.STREAM_END, now, now - timedelta(days=1), "1:1:end", "1"),
-        StatusChange(beta.id, EventType.STREAM_START, now, now - timedelta(hours=1), "2:7:start", "7"),
-    ])
+    repo.apply_changes(
+        [
+            StatusChange(
+                alpha.id, EventType.STREAM_START, now, now - timedelta(days=2), "1:1:start", "1"
+            ),
+            StatusChange(
+                alpha.id, EventType.STREAM_END, now, now - timedelta(days=1), "1:1:end", "1"
+            ),
+            StatusChange(
+                beta.id, EventType.STREAM_START, now, now - timedelta(hours=1), "2:7:start", "7"
+            ),
+        ]
+    )
     database.close()
 
 
@@ -55,15 +63,34 @@ def test_version(cli: Cli) -> None:
 
 
 def test_add_list_enable_disable(cli: Cli) -> None:
-    assert cli("add", "https://kick.com/Alpha", "--user-id", "11", "--channel-id", "111",
-               "--display-name", "Alpha").returncode == 0
+    assert (
+        cli(
+            "add",
+            "https://kick.com/Alpha",
+            "--user-id",
+            "11",
+            "--channel-id",
+            "111",
+            "--display-name",
+            "Alpha",
+        ).returncode
+        == 0
+    )
     assert cli("add", "beta", "--user-id", "22").returncode == 0
     assert cli("disable", "beta").returncode == 0
     rows = json.loads(cli("list", "--json").stdout)
-    assert [(r["username"], r["kick_user_id"], r["kick_channel_id"], r["is_active"], r["status"])
-            for r in rows] == [("alpha", 11, 111, True, "unknown"), ("beta", 22, None, False, "unknown")]
-    assert {"id", "display_name", "last_seen_online", "last_status_update", "created_at",
-            "updated_at"} <= set(rows[0])
+    assert [
+        (r["username"], r["kick_user_id"], r["kick_channel_id"], r["is_active"], r["status"])
+        for r in rows
+    ] == [("alpha", 11, 111, True, "unknown"), ("beta", 22, None, False, "unknown")]
+    assert {
+        "id",
+        "display_name",
+        "last_seen_online",
+        "last_status_update",
+        "created_at",
+        "updated_at",
+    } <= set(rows[0])
     assert rows[0]["created_at"].endswith("Z")
     assert cli("enable", "beta").returncode == 0
     assert "beta" in cli("list").stdout
@@ -127,11 +154,21 @@ def test_history_filters_and_formats(cli: Cli) -> None:
     seed_events(cli)
     events = json.loads(cli("history", "--json").stdout)
     assert [(e["streamer"], e["event_type"]) for e in events] == [
-        ("beta", "stream_start"), ("alpha", "stream_end"), ("alpha", "stream_start")
+        ("beta", "stream_start"),
+        ("alpha", "stream_end"),
+        ("alpha", "stream_start"),
     ]
     assert set(events[0]) == {
-        "id", "streamer", "streamer_id", "event_type", "previous_status", "new_status",
-        "kick_event_id", "event_timestamp", "received_timestamp", "processed_timestamp",
+        "id",
+        "streamer",
+        "streamer_id",
+        "event_type",
+        "previous_status",
+        "new_status",
+        "kick_event_id",
+        "event_timestamp",
+        "received_timestamp",
+        "processed_timestamp",
         "event_data",
     }
     assert events[0]["event_timestamp"].endswith("Z")

@@ -15,7 +15,7 @@ from kickwatch.kick.errors import (
     KickBlockedError,
     KickUnavailableError,
 )
-from kickwatch.kick.rest import normalize_username
+from kickwatch.domain.validation import normalize_username
 
 
 def test_defaults_are_kicks_production_addresses() -> None:

@@ -54,9 +54,25 @@ class PostgresServer:
 
     def sql(self, statement: str) -> None:
         subprocess.run(
-            [str(self.bindir / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user,
-             "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-q", "-c", statement],
-            check=True, capture_output=True, timeout=30,
+            [
+                str(self.bindir / "psql"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                self.user,
+                "-d",
+                "postgres",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-q",
+                "-c",
+                statement,
+            ],
+            check=True,
+            capture_output=True,
+            timeout=30,
         )
 
 
@@ -80,12 +96,26 @@ def start_server() -> PostgresServer:
 
         user = getpass.getuser()
     subprocess.run(
-        [*run_as, str(bindir / "initdb"), "-D", str(datadir), "-U", user, "-A", "trust",
-         "--no-sync", "-E", "UTF8"],
-        check=True, capture_output=True, timeout=120,
+        [
+            *run_as,
+            str(bindir / "initdb"),
+            "-D",
+            str(datadir),
+            "-U",
+            user,
+            "-A",
+            "trust",
+            "--no-sync",
+            "-E",
+            "UTF8",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
     )
-    server = PostgresServer(bindir=bindir, datadir=datadir, port=free_port(), user=user,
-                            run_as=run_as)
+    server = PostgresServer(
+        bindir=bindir, datadir=datadir, port=free_port(), user=user, run_as=run_as
+    )
     server.start()
     deadline = time.monotonic() + 20
     while True:

@@ -60,7 +60,9 @@ def memory_keyring() -> Iterator[MemoryKeyring]:
     keyring.set_keyring(previous)
 
 
-def config_store(store: Store, tmp_path: Path, environ: dict[str, str] | None = None) -> ConfigStore:
+def config_store(
+    store: Store, tmp_path: Path, environ: dict[str, str] | None = None
+) -> ConfigStore:
     env = {"KICKWATCH_MASTER_KEY": "test-master-key"} if environ is None else environ
     box = SecretBox(lambda: load_master_key(tmp_path / "master.key", env, _NoKeyring()))
     return ConfigStore(store.database, box, store.clock)
@@ -88,7 +90,9 @@ def test_plain_values_round_trip_with_category_and_author(store: Store, tmp_path
         config.unset("monitoring.reconcile_interval")
 
 
-@pytest.mark.parametrize("key", ["auth.client_secret", "auth.refresh_token", "system.proxy_password"])
+@pytest.mark.parametrize(
+    "key", ["auth.client_secret", "auth.refresh_token", "system.proxy_password"]
+)
 def test_sensitive_keys_are_always_encrypted_and_masked(
     store: Store, tmp_path: Path, key: str
 ) -> None:
@@ -104,8 +108,13 @@ def test_sensitive_keys_are_always_encrypted_and_masked(
 
 @pytest.mark.parametrize(
     ("key", "field"),
-    [("network.proxy", "category"), ("Auth.x", "key"), ("auth", "key"), ("auth.a-b", "key"),
-     ("", "key")],
+    [
+        ("network.proxy", "category"),
+        ("Auth.x", "key"),
+        ("auth", "key"),
+        ("auth.a-b", "key"),
+        ("", "key"),
+    ],
 )
 def test_malformed_keys_and_unknown_categories_are_refused(
     store: Store, tmp_path: Path, key: str, field: str
@@ -129,7 +138,9 @@ def test_no_secret_appears_in_the_database_files(tmp_path: Path) -> None:
     assert SECRET.encode() not in blobs
 
 
-def test_master_key_comes_from_the_keyring_first(memory_keyring: MemoryKeyring, tmp_path: Path) -> None:
+def test_master_key_comes_from_the_keyring_first(
+    memory_keyring: MemoryKeyring, tmp_path: Path
+) -> None:
     first = load_master_key(tmp_path / "master.key", {"KICKWATCH_MASTER_KEY": "env"}, keyring)
     again = load_master_key(tmp_path / "master.key", {}, keyring)
     assert first.source is KeySource.KEYRING and again.key == first.key

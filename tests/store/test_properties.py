@@ -32,20 +32,35 @@ def broadcasts(draw: st.DrawFn) -> list[tuple[int, int, bool]]:
     return result
 
 
-def events_for(store: Store, streamer_id: int, plan: list[tuple[int, int, bool]]) -> list[StatusChange]:
+def events_for(
+    store: Store, streamer_id: int, plan: list[tuple[int, int, bool]]
+) -> list[StatusChange]:
     base = store.clock.now() - timedelta(hours=10)
     changes = []
     for livestream, (start, end, ended) in enumerate(plan, start=1):
         started_at = base + timedelta(minutes=start)
-        changes.append(StatusChange(
-            streamer_id, EventType.STREAM_START, store.clock.now(), started_at,
-            f"9:{livestream}:start", str(livestream), started_at,
-        ))
+        changes.append(
+            StatusChange(
+                streamer_id,
+                EventType.STREAM_START,
+                store.clock.now(),
+                started_at,
+                f"9:{livestream}:start",
+                str(livestream),
+                started_at,
+            )
+        )
         if ended:
-            changes.append(StatusChange(
-                streamer_id, EventType.STREAM_END, store.clock.now(),
-                base + timedelta(minutes=end), f"9:{livestream}:end", str(livestream),
-            ))
+            changes.append(
+                StatusChange(
+                    streamer_id,
+                    EventType.STREAM_END,
+                    store.clock.now(),
+                    base + timedelta(minutes=end),
+                    f"9:{livestream}:end",
+                    str(livestream),
+                )
+            )
     return changes
 
 
@@ -53,12 +68,23 @@ def snapshot(store: Store) -> tuple[Any, ...]:
     streamer = Streamer.get()
     rows = StatusEvent.select().order_by(StatusEvent.event_timestamp, StatusEvent.event_type)
     history = [
-        (r.event_type, r.previous_status, r.new_status, r.kick_event_id, r.event_timestamp,
-         r.synthetic)
+        (
+            r.event_type,
+            r.previous_status,
+            r.new_status,
+            r.kick_event_id,
+            r.event_timestamp,
+            r.synthetic,
+        )
         for r in rows
     ]
-    state = (streamer.status, streamer.last_status_update, streamer.current_livestream_id,
-             streamer.current_broadcast_started_at, streamer.last_seen_online)
+    state = (
+        streamer.status,
+        streamer.last_status_update,
+        streamer.current_livestream_id,
+        streamer.current_broadcast_started_at,
+        streamer.last_seen_online,
+    )
     return state, history
 
 

@@ -16,7 +16,9 @@ from tests.store.fixtures import Store
 START, END = EventType.STREAM_START, EventType.STREAM_END
 
 
-def add(store: Store, name: str = "alpha", user_id: int = 1, channel_id: int = 101) -> StreamerRecord:
+def add(
+    store: Store, name: str = "alpha", user_id: int = 1, channel_id: int = 101
+) -> StreamerRecord:
     return store.repository.add_streamer(name, user_id, kick_channel_id=channel_id)
 
 
@@ -37,10 +39,14 @@ def change(
         event_type=event_type,
         received_timestamp=now,
         event_timestamp=now - timedelta(minutes=minutes_ago),
-        kick_event_id=f"{streamer.kick_channel_id}:{livestream}:{kind}" if key and livestream else None,
+        kick_event_id=f"{streamer.kick_channel_id}:{livestream}:{kind}"
+        if key and livestream
+        else None,
         livestream_id=str(livestream) if livestream is not None else None,
         broadcast_started_at=(
-            now - timedelta(minutes=started_minutes_ago) if started_minutes_ago is not None else None
+            now - timedelta(minutes=started_minutes_ago)
+            if started_minutes_ago is not None
+            else None
         ),
     )
 
@@ -68,8 +74,14 @@ def test_adding_an_existing_streamer_is_refused_and_changes_nothing(store: Store
 
 @pytest.mark.parametrize(
     ("name", "user_id", "field"),
-    [("", 1, "username"), ("   ", 1, "username"), ("bad name!", 1, "username"),
-     ("ok", 0, "kick_user_id"), ("ok", "x", "kick_user_id"), ("ok", None, "kick_user_id")],
+    [
+        ("", 1, "username"),
+        ("   ", 1, "username"),
+        ("bad name!", 1, "username"),
+        ("ok", 0, "kick_user_id"),
+        ("ok", "x", "kick_user_id"),
+        ("ok", None, "kick_user_id"),
+    ],
 )
 def test_invalid_streamers_name_the_field_and_rule(
     store: Store, name: str, user_id: object, field: str
@@ -172,7 +184,8 @@ def test_a_late_event_is_history_and_does_not_overwrite_a_newer_status(store: St
     assert current is not None and current.status is Status.ONLINE
     history = store.repository.event_history(newest_first=False)
     assert [(e.event_type, e.previous_status) for e in history] == [
-        (END, Status.UNKNOWN), (START, Status.OFFLINE)
+        (END, Status.UNKNOWN),
+        (START, Status.OFFLINE),
     ]
 
 
@@ -182,7 +195,9 @@ def test_a_start_while_online_in_another_broadcast_records_a_stand_in_end(store:
     store.repository.apply_changes([change(store, alpha, START, 10, 2)])
     rows = list(StatusEvent.select().order_by(StatusEvent.event_timestamp, StatusEvent.id))
     assert [(r.event_type, r.synthetic) for r in rows] == [
-        ("stream_start", False), ("stream_end", True), ("stream_start", False)
+        ("stream_start", False),
+        ("stream_end", True),
+        ("stream_start", False),
     ]
     # The real end arrives late: it replaces the stand-in.
     store.repository.apply_changes([change(store, alpha, END, 30, 1)])
@@ -223,10 +238,12 @@ def test_observations_set_initial_offline_and_live_details_without_events(store:
     beta = add(store, "beta", 2, 102)
     store.repository.apply_changes([change(store, beta, START, 5, 1)])
     store.clock.advance(30)
-    store.repository.apply_changes([
-        StatusObservation(alpha.id, False, store.clock.now()),
-        StatusObservation(beta.id, True, store.clock.now(), title="hi", viewers=42),
-    ])
+    store.repository.apply_changes(
+        [
+            StatusObservation(alpha.id, False, store.clock.now()),
+            StatusObservation(beta.id, True, store.clock.now(), title="hi", viewers=42),
+        ]
+    )
     a = store.repository.get_by_username("alpha")
     b = store.repository.get_by_username("beta")
     assert a is not None and a.status is Status.OFFLINE and a.last_status_update is None
@@ -249,11 +266,13 @@ def test_events_for_a_removed_streamer_are_counted_not_fatal(store: Store) -> No
 def test_history_filters_by_streamer_type_and_time(store: Store) -> None:
     alpha = add(store)
     beta = add(store, "beta", 2, 102)
-    store.repository.apply_changes([
-        change(store, alpha, START, 120, 1),
-        change(store, alpha, END, 90, 1),
-        change(store, beta, START, 30, 5),
-    ])
+    store.repository.apply_changes(
+        [
+            change(store, alpha, START, 120, 1),
+            change(store, alpha, END, 90, 1),
+            change(store, beta, START, 30, 5),
+        ]
+    )
     store.repository.record_connection_test(True, "token ok")
     repo = store.repository
     now = store.clock.now()
@@ -271,11 +290,13 @@ def test_history_filters_by_streamer_type_and_time(store: Store) -> None:
 
 def test_retention_deletes_only_old_events(store: Store) -> None:
     alpha = add(store)
-    store.repository.apply_changes([
-        change(store, alpha, START, 60 * 24 * 100, 1),
-        change(store, alpha, END, 60 * 24 * 95, 1),
-        change(store, alpha, START, 60, 2),
-    ])
+    store.repository.apply_changes(
+        [
+            change(store, alpha, START, 60 * 24 * 100, 1),
+            change(store, alpha, END, 60 * 24 * 95, 1),
+            change(store, alpha, START, 60, 2),
+        ]
+    )
     assert store.repository.delete_events_older_than(90) == 2
     assert [e.kick_event_id for e in store.repository.event_history()] == ["101:2:start"]
     with pytest.raises(ValidationError):

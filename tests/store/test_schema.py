@@ -139,9 +139,11 @@ def test_username_and_kick_user_id_are_unique(store: Store) -> None:
         ({"previous_status": "online"}, "online → online is no transition"),
         ({"event_data": "{not json"}, "event_data must be JSON"),
         (
-            {"event_timestamp": "2999-01-01 00:00:00.000000",
-             "received_timestamp": "2999-01-01 00:00:01.000000",
-             "processed_timestamp": "2999-01-01 00:00:02.000000"},
+            {
+                "event_timestamp": "2999-01-01 00:00:00.000000",
+                "received_timestamp": "2999-01-01 00:00:01.000000",
+                "processed_timestamp": "2999-01-01 00:00:02.000000",
+            },
             "event_timestamp in the future",
         ),
     ],
@@ -220,7 +222,9 @@ def test_migration_copies_the_sqlite_file_aside_and_applies_in_order(
 ) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "k.db"
     open_database(str(path)).close()
-    step = Migration(2, "add a note column", lambda d: ["ALTER TABLE streamer ADD COLUMN note TEXT"])
+    step = Migration(
+        2, "add a note column", lambda d: ["ALTER TABLE streamer ADD COLUMN note TEXT"]
+    )
     monkeypatch.setattr(schema_module, "MIGRATIONS", (*schema_module.MIGRATIONS, step))
     import kickwatch.store.database as database_module
 
@@ -263,7 +267,9 @@ def test_a_newer_schema_is_refused_with_a_clear_message(tmp_path) -> None:  # ty
 
     path = tmp_path / "k.db"
     database = open_database(str(path))
-    database.handle.execute_sql("INSERT INTO schema_version (version, description) VALUES (99, 'x')")
+    database.handle.execute_sql(
+        "INSERT INTO schema_version (version, description) VALUES (99, 'x')"
+    )
     database.close()
     with pytest.raises(ConfigurationError, match="upgrade kickwatch"):
         open_database(str(path))

@@ -143,5 +143,3 @@ class FakeAutostart:
 
     def describe(self) -> str:
         return "in memory (tests)"
-
-

@@ -1,0 +1,114 @@
+"""`kickwatch run`: the monitor in a terminal, one line per change, stopped by SIGINT/SIGTERM.
+
+The composition root of the headless mode: it owns the event loop (`asyncio.run`), the HTTP
+client and the monitor, prints what the monitor publishes, and on a signal stops within about
+two seconds after flushing pending writes. Exit 0 on a requested stop, 1 when Kick refused the
+connection for good (e.g. a rotated Pusher app key).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+from typing import TextIO
+
+from kickwatch.context import open_context
+from kickwatch.domain.records import StatusEventRecord, iso
+from kickwatch.monitor import events as ev
+from kickwatch.monitor.lookup import new_http_client
+from kickwatch.monitor.monitor import build_monitor
+
+
+class LinePrinter:
+    """Formats monitor events as lines for people or as JSON lines."""
+
+    def __init__(self, out: TextIO, json_lines: bool) -> None:
+        self.out = out
+        self.json_lines = json_lines
+
+    def __call__(self, event: ev.MonitorEvent) -> None:
+        line = self.format(event)
+        if line is not None:
+            self.out.write(line + "\n")
+            self.out.flush()
+
+    def format(self, event: ev.MonitorEvent) -> str | None:
+        if isinstance(event, (ev.StreamStarted, ev.StreamEnded)):
+            return self._change(event.event, event.streamer.display_name, event)
+        if isinstance(event, ev.ConnectionStateChanged):
+            if self.json_lines:
+                return json.dumps(
+                    {"event": "connection_state", "state": str(event.state), "detail": event.detail}
+                )
+            return f"connection: {event.state}" + (f" ({event.detail})" if event.detail else "")
+        if isinstance(
+            event,
+            (ev.DatabaseUnavailable, ev.DatabaseRecovered, ev.ErrorOccurred, ev.ResumedFromSleep),
+        ):
+            text = {
+                ev.DatabaseUnavailable: lambda e: (
+                    f"database unavailable: {e.reason}; {e.pending} changes held"
+                ),
+                ev.DatabaseRecovered: lambda e: f"database available again; {e.flushed} stored",
+                ev.ErrorOccurred: lambda e: f"error: {e.message}",
+                ev.ResumedFromSleep: lambda e: f"resumed after {e.slept_seconds:.0f} s of sleep",
+            }[type(event)](event)
+            if self.json_lines:
+                return json.dumps({"event": type(event).__name__, "message": text})
+            return text
+        return None
+
+    def _change(
+        self, record: StatusEventRecord, name: str, event: ev.StreamStarted | ev.StreamEnded
+    ) -> str:
+        if self.json_lines:
+            return json.dumps(record.as_json(), ensure_ascii=False, default=str)
+        when = iso(record.event_timestamp)
+        if isinstance(event, ev.StreamStarted):
+            title = event.streamer.current_title
+            return f"{when}  {name} is live" + (f": {title}" if title else "")
+        return f"{when}  {name} went offline"
+
+
+async def monitor_until_stopped(db_url: str | None, json_lines: bool, out: TextIO) -> int:
+    """Run the monitor until SIGINT/SIGTERM (exit 0) or a fatal connection error (exit 1)."""
+    ctx = open_context(db_url)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    fatal: list[str] = []
+
+    def on_event(event: ev.MonitorEvent) -> None:
+        if (
+            isinstance(event, ev.ConnectionStateChanged)
+            and event.state is ev.ConnectionState.STOPPED
+        ):
+            fatal.append(event.detail)
+            stop.set()
+
+    try:
+        async with new_http_client() as http:
+            monitor = build_monitor(ctx, http)
+            monitor.bus.subscribe(LinePrinter(out, json_lines))
+            monitor.bus.subscribe(on_event)
+            await monitor.start()
+            try:
+                await stop.wait()
+            finally:
+                await monitor.stop()
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+        ctx.close()
+    if fatal:
+        print(f"kickwatch: error: {fatal[0]}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def run(db_url: str | None, json_lines: bool) -> int:
+    """Entry of `kickwatch run`."""
+    return asyncio.run(monitor_until_stopped(db_url, json_lines, sys.stdout))

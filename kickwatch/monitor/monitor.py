@@ -1,0 +1,395 @@
+"""The monitor: Pusher pushes and REST reconciliation in, each change recorded once, events out.
+
+It keeps the active streamers in memory (by channel id and user id), maps every push and poll
+result to a `StatusChange`, and hands it to the single DB writer. Only after the writer commits
+does it publish `StreamStarted`/`StreamEnded` on its bus, so a listener never hears of a change
+that was not stored. Reconciliation runs at start-up, after every (re)connect, after a resume
+from sleep (the wall clock jumps ahead of the monotonic clock) and every
+`monitoring.reconcile_interval` seconds. Changes made by another process to the streamer set are
+picked up without a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+import httpx
+
+from kickwatch.context import Context
+from kickwatch.domain.errors import KickwatchError
+from kickwatch.domain.events import StreamEvent
+from kickwatch.domain.records import StreamerRecord
+from kickwatch.domain.status import EventType, Status
+from kickwatch.kick.errors import KickBlockedError
+from kickwatch.kick.pusher import PusherOptions
+from kickwatch.kick.pusher_pool import PusherPool
+from kickwatch.kick.rest import KickApi
+from kickwatch.monitor import events as ev
+from kickwatch.monitor.lookup import build_api, check_connection, endpoints_for, store_channel
+from kickwatch.monitor.reconcile import ReconcileReason, changes_from_snapshots
+from kickwatch.monitor.supervisor import Supervisor
+from kickwatch.monitor.watch import StreamerSetWatcher
+from kickwatch.monitor.writer import DbWriter, WriterCallbacks
+from kickwatch.store.repository import BatchResult, StatusChange
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+_RECENT_IDS = 20_000
+
+
+@dataclass
+class MonitorOptions:
+    """Timings of the monitor; tests shorten them."""
+
+    reconcile_interval: float = 120.0
+    max_channels_per_connection: int = 100
+    watch_interval: float = 2.0
+    sleep_check_interval: float = 5.0
+    sleep_threshold: float = 30.0  # wall-clock gain over monotonic that means "slept"
+    retention_interval: float = 6 * 3600.0
+    retention_days: int = 90
+    pusher: PusherOptions | None = None
+    max_pending: int = 100_000
+
+
+class Monitor:
+    """Watches the active streamers and records every change once (see the module docstring)."""
+
+    def __init__(
+        self, ctx: Context, api: KickApi, pusher_url: str, options: MonitorOptions
+    ) -> None:
+        self.ctx = ctx
+        self.api = api
+        self.options = options
+        self.bus = ev.EventBus()
+        self.connection_state = ev.ConnectionState.CLOSED
+        self.last_check: datetime | None = None
+        self.stopped_by: str | None = None
+        self._streamers: dict[int, StreamerRecord] = {}
+        self._by_channel: dict[int, int] = {}
+        self._by_user: dict[int, int] = {}
+        self._recent_ids: OrderedDict[str, None] = OrderedDict()
+        self._reader = ThreadPoolExecutor(1, thread_name_prefix="kickwatch-db-reader")
+        self._watcher = StreamerSetWatcher(ctx.database)
+        self._tasks = Supervisor(self._on_task_crashed)
+        self._reconcile_wanted = asyncio.Event()
+        self._reconcile_reason = ReconcileReason.STARTUP
+        self._started_up = False
+        self._blocked_reported = False
+        self._writer: DbWriter | None = None
+        self._pool = PusherPool(
+            pusher_url,
+            on_event=self._on_pusher_event,
+            on_state=self._on_pusher_state,
+            on_connected=self._on_pusher_connected,
+            max_channels_per_connection=options.max_channels_per_connection,
+            options=options.pusher,
+            clock=ctx.clock,
+        )
+
+    # -- life cycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Load streamers, start the writer, the socket and the background jobs."""
+        loop = asyncio.get_running_loop()
+        self._writer = DbWriter(
+            self.ctx.repository,
+            loop,
+            WriterCallbacks(
+                self._on_committed,
+                self._on_db_unavailable,
+                self._on_db_recovered,
+                self._on_overflow,
+            ),
+            max_pending=self.options.max_pending,
+        )
+        self._writer.start()
+        await self._read(self._watcher.changed)
+        await self._load_streamers()
+        self._set_state(ev.ConnectionState.CONNECTING, "connecting to Kick")
+        await self._pool.start()
+        self._tasks.spawn("reconcile", self._reconcile_loop())
+        self._tasks.spawn("watch-streamers", self._watch_loop())
+        self._tasks.spawn("sleep-detector", self._sleep_loop())
+        self._tasks.spawn("retention", self._retention_loop())
+        self.request_reconcile(ReconcileReason.STARTUP)
+
+    async def stop(self) -> None:
+        """Stop everything and flush pending writes (within about a second and a half)."""
+        await self._tasks.stop()
+        await self._pool.stop()
+        if self._writer is not None:
+            await self._writer.stop()
+        self._reader.shutdown(wait=False)
+        self._set_state(ev.ConnectionState.CLOSED, "stopped")
+
+    @property
+    def pending_writes(self) -> int:
+        """Changes not yet committed."""
+        return 0 if self._writer is None else self._writer.pending
+
+    @property
+    def subscribed_channels(self) -> frozenset[int]:
+        """Pusher channels confirmed on any connection."""
+        return self._pool.subscribed_channels
+
+    @property
+    def malformed_frames(self) -> int:
+        """Frames the Pusher clients could not parse."""
+        return self._pool.malformed_frames
+
+    def live_streamers(self) -> list[StreamerRecord]:
+        """Active streamers online now, by display name (in memory, cheap)."""
+        live = [s for s in self._streamers.values() if s.status == Status.ONLINE]
+        return sorted(live, key=lambda s: s.display_name.lower())
+
+    def streamers(self) -> list[StreamerRecord]:
+        """Every active streamer, as the monitor knows it."""
+        return list(self._streamers.values())
+
+    def streamers_changed(self) -> None:
+        """Re-read the streamer set (after this process changed it) and follow it."""
+        asyncio.get_running_loop().create_task(self._refresh(), name="refresh-streamers")
+
+    def request_reconcile(self, reason: ReconcileReason) -> None:
+        """Ask for a reconciliation soon (requests coalesce)."""
+        if not self._reconcile_wanted.is_set() or reason is ReconcileReason.RESUME:
+            self._reconcile_reason = reason
+        self._reconcile_wanted.set()
+
+    async def reconcile_now(self) -> None:
+        """Poll Kick now and record what changed."""
+        await self._reconcile(ReconcileReason.PERIODIC)
+
+    async def test_connection(self) -> tuple[bool, str]:
+        """Test the connection to Kick; the result is recorded as a connection_test event."""
+        return await check_connection(self.api, self.ctx.repository)
+
+    async def lookup_and_add(self, name: str) -> StreamerRecord:
+        """Look a name up on Kick, store it and start watching it."""
+        from kickwatch.domain.errors import AlreadyExistsError
+        from kickwatch.domain.validation import normalize_username
+
+        username = normalize_username(name)
+        if await self._read(self.ctx.repository.get_by_username, username) is not None:
+            raise AlreadyExistsError(f"{username} is already monitored")
+        info = await self.api.lookup_channel(username)
+        record = await self._read(store_channel, self.ctx.repository, info, None)
+        await self._refresh()
+        return record
+
+    # -- inputs ----------------------------------------------------------------------------
+
+    def _on_pusher_event(self, event: StreamEvent) -> None:
+        streamer_id = self._by_channel.get(event.channel_id or -1)
+        if streamer_id is None:
+            return
+        key = event.kick_event_id
+        if key is not None:
+            if key in self._recent_ids:
+                return  # the dot and underscore aliases deliver the same frame twice
+            self._remember(key)
+        change = StatusChange(
+            streamer_id=streamer_id,
+            event_type=event.event_type,
+            received_timestamp=event.received_at,
+            event_timestamp=event.occurred_at,
+            kick_event_id=key,
+            livestream_id=event.livestream_id,
+            broadcast_started_at=event.started_at,
+            event_data={"source": str(event.source), "frame": event.raw},
+            title=event.title,
+            category=event.category,
+            viewers=event.viewers,
+        )
+        self._submit([change])
+
+    def _on_pusher_state(self, state: ev.ConnectionState, detail: str) -> None:
+        if state is ev.ConnectionState.STOPPED:
+            self.stopped_by = detail
+        self._set_state(state, detail)
+
+    def _on_pusher_connected(self) -> None:
+        self.request_reconcile(
+            ReconcileReason.STARTUP if not self._started_up else ReconcileReason.RECONNECT
+        )
+
+    def _remember(self, key: str) -> None:
+        self._recent_ids[key] = None
+        if len(self._recent_ids) > _RECENT_IDS:
+            self._recent_ids.popitem(last=False)
+
+    def _submit(self, items: list[Any]) -> None:
+        assert self._writer is not None
+        self._writer.submit(items)
+
+    # -- writer results --------------------------------------------------------------------
+
+    def _on_committed(self, result: BatchResult) -> None:
+        for applied in result.applied:
+            record = applied.streamer
+            if record.is_active:
+                self._track(record)
+            reason = applied.event.event_data.get("reconcile")
+            initial = reason == ReconcileReason.STARTUP
+            after_resume = reason == ReconcileReason.RESUME
+            if applied.event.event_type is EventType.STREAM_START:
+                self.bus.publish(ev.StreamStarted(record, applied.event, initial, after_resume))
+            else:
+                self.bus.publish(ev.StreamEnded(record, applied.event, initial, after_resume))
+
+    def _on_db_unavailable(self, reason: str, pending: int) -> None:
+        self.bus.publish(ev.DatabaseUnavailable(reason, pending))
+
+    def _on_db_recovered(self, flushed: int) -> None:
+        self.bus.publish(ev.DatabaseRecovered(flushed))
+
+    def _on_overflow(self, refused: int) -> None:
+        self.bus.publish(
+            ev.ErrorOccurred(
+                f"{refused} changes could not be queued: the database is down too long"
+            )
+        )
+
+    def _on_task_crashed(self, name: str, error: BaseException) -> None:
+        self.bus.publish(ev.ErrorOccurred(f"{name} failed: {error}"))
+
+    # -- streamers -------------------------------------------------------------------------
+
+    async def _read(self, function: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._reader, function, *args)
+
+    async def _load_streamers(self) -> None:
+        records = await self._read(self.ctx.repository.active_streamers)
+        self._streamers, self._by_channel, self._by_user = {}, {}, {}
+        for record in records:
+            self._track(record)
+        self._pool.set_channels(self._by_channel)
+
+    def _track(self, record: StreamerRecord) -> None:
+        self._streamers[record.id] = record
+        self._by_user[record.kick_user_id] = record.id
+        if record.kick_channel_id is not None:
+            self._by_channel[record.kick_channel_id] = record.id
+
+    async def _refresh(self) -> None:
+        before = set(self._streamers)
+        await self._load_streamers()
+        self.bus.publish(ev.StreamersChanged())
+        if set(self._streamers) - before:
+            self.request_reconcile(ReconcileReason.STREAMERS_CHANGED)
+
+    # -- background jobs -------------------------------------------------------------------
+
+    async def _reconcile_loop(self) -> None:
+        while True:
+            try:
+                await asyncio.wait_for(
+                    self._reconcile_wanted.wait(), self.options.reconcile_interval
+                )
+                reason = self._reconcile_reason
+            except TimeoutError:
+                reason = ReconcileReason.PERIODIC
+            self._reconcile_wanted.clear()
+            await self._reconcile(reason)
+
+    async def _reconcile(self, reason: ReconcileReason) -> None:
+        streamers = list(self._streamers.values())
+        if not streamers:
+            self._started_up = True
+            return
+        try:
+            snapshots = await self.api.live_snapshots(streamers)
+        except KickBlockedError as exc:
+            if not self._blocked_reported:
+                self._blocked_reported = True
+                self.bus.publish(ev.ErrorOccurred(str(exc)))
+            return
+        except (KickwatchError, httpx.HTTPError) as exc:
+            log.warning("reconciliation failed: %s", exc)
+            self.bus.publish(ev.ErrorOccurred(f"checking Kick failed: {exc}"))
+            return
+        observed_at = self.ctx.clock.now()
+        if not self._started_up and reason is not ReconcileReason.STARTUP:
+            reason = ReconcileReason.STARTUP
+        self._started_up = True
+        current = [self._streamers[s.id] for s in streamers if s.id in self._streamers]
+        items = changes_from_snapshots(current, snapshots, observed_at, reason)
+        self._submit(items)
+        if self._writer is not None:
+            await self._writer.flush(10.0)
+        await self._load_streamers()
+        self.last_check = observed_at
+        self.bus.publish(ev.ReconcileCompleted(observed_at, len(streamers)))
+
+    async def _watch_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.options.watch_interval)
+            try:
+                changed = await self._read(self._watcher.changed)
+            except Exception as exc:  # the writer reports outages; the watcher just waits
+                log.debug("streamer watch failed: %s", exc)
+                continue
+            if changed:
+                await self._refresh()
+
+    async def _sleep_loop(self) -> None:
+        clock = self.ctx.clock
+        wall, mono = clock.now(), clock.monotonic()
+        while True:
+            await asyncio.sleep(self.options.sleep_check_interval)
+            now_wall, now_mono = clock.now(), clock.monotonic()
+            gained = (now_wall - wall).total_seconds() - (now_mono - mono)
+            wall, mono = now_wall, now_mono
+            if gained > self.options.sleep_threshold:
+                log.info("resumed after about %.0f s of sleep", gained)
+                self.bus.publish(ev.ResumedFromSleep(gained))
+                await self._pool.stop()  # the sockets did not survive the sleep
+                await self._pool.start()
+                self.request_reconcile(ReconcileReason.RESUME)
+
+    async def _retention_loop(self) -> None:
+        while True:
+            try:
+                deleted = await self._read(
+                    self.ctx.repository.delete_events_older_than, self.options.retention_days
+                )
+                if deleted:
+                    log.info("retention removed %d old events", deleted)
+            except Exception as exc:
+                log.warning("retention cleanup failed: %s", exc)
+            await asyncio.sleep(self.options.retention_interval)
+
+    def _set_state(self, state: ev.ConnectionState, detail: str) -> None:
+        if state == self.connection_state and state is not ev.ConnectionState.STOPPED:
+            return
+        self.connection_state = state
+        self.bus.publish(ev.ConnectionStateChanged(state, detail))
+
+
+def options_from_settings(ctx: Context) -> MonitorOptions:
+    """Monitor options from the stored settings."""
+    return MonitorOptions(
+        reconcile_interval=float(ctx.settings.get("monitoring.reconcile_interval")),
+        max_channels_per_connection=int(ctx.settings.get("monitoring.max_channels_per_connection")),
+        retention_days=int(ctx.settings.get("database.retention_days")),
+    )
+
+
+def build_monitor(
+    ctx: Context, http: httpx.AsyncClient, options: MonitorOptions | None = None
+) -> Monitor:
+    """Wire a monitor from the context: API client, Pusher URL and options from settings."""
+    return Monitor(
+        ctx,
+        build_api(ctx, http),
+        endpoints_for(ctx).pusher_url,
+        options or options_from_settings(ctx),
+    )
