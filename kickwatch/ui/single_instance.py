@@ -63,10 +63,10 @@ class SingleInstance(QObject):
 
     def on_server_new_connection(self) -> None:
         while self.server.hasPendingConnections():
+            # The socket stays a child of the server and goes with it: deleting it ourselves
+            # (deleteLater on disconnect) crashes PySide when the server is deleted first.
             socket = self.server.nextPendingConnection()
-            socket.setParent(self)
             socket.readyRead.connect(lambda s=socket: self.on_socket_ready_read(s))
-            socket.disconnected.connect(socket.deleteLater)
             if socket.bytesAvailable():
                 self.on_socket_ready_read(socket)
 
