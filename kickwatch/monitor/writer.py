@@ -113,13 +113,13 @@ class DbWriter:
                 self._condition.wait(remaining)
         return True
 
-    async def flush(self, timeout: float = 5.0) -> bool:
+    async def flush(self, within: float = 5.0) -> bool:
         """Wait (without blocking the loop) until everything queued is committed."""
-        return await asyncio.to_thread(self.wait_idle, timeout)
+        return await asyncio.to_thread(self.wait_idle, within)
 
-    async def stop(self, timeout: float = 1.5) -> bool:
-        """Flush what is pending (up to `timeout`), then end the thread. True if all was written."""
-        flushed = await self.flush(timeout)
+    async def stop(self, within: float = 1.5) -> bool:
+        """Flush what is pending (up to `within` s), then end the thread; True if all written."""
+        flushed = await self.flush(within)
         with self._condition:
             self._stopping = True
             self._condition.notify_all()

@@ -18,7 +18,7 @@ database_proxy = peewee.DatabaseProxy()
 _SQLITE_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 
 
-class UtcDateTimeField(peewee.DateTimeField):  # type: ignore[misc]
+class UtcDateTimeField(peewee.DateTimeField):
     """A timestamp stored as naive UTC, returned as an aware UTC datetime."""
 
     def db_value(self, value: Any) -> Any:
@@ -30,16 +30,16 @@ class UtcDateTimeField(peewee.DateTimeField):  # type: ignore[misc]
             if isinstance(database_proxy.obj, peewee.SqliteDatabase):
                 return value.strftime(_SQLITE_FORMAT)
             return value
-        return super().db_value(value)
+        return super().db_value(value)  # type: ignore[no-untyped-call]
 
     def python_value(self, value: Any) -> Any:
-        value = super().python_value(value)
+        value = super().python_value(value)  # type: ignore[no-untyped-call]
         if isinstance(value, datetime):
             return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
         return value
 
 
-class JsonField(peewee.TextField):  # type: ignore[misc]
+class JsonField(peewee.TextField):
     """A JSON document stored as text (valid JSON is also checked by the database)."""
 
     def db_value(self, value: Any) -> Any:
@@ -51,7 +51,7 @@ class JsonField(peewee.TextField):  # type: ignore[misc]
         return json.loads(value) if isinstance(value, str) else value
 
 
-class BaseModel(peewee.Model):  # type: ignore[misc]
+class BaseModel(peewee.Model):
     class Meta:
         database = database_proxy
         legacy_table_names = False

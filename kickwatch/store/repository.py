@@ -30,7 +30,6 @@ from kickwatch.store.database import Database
 from kickwatch.store.models import StatusEvent, Streamer
 from kickwatch.store.timeline import (
     Broadcast,
-    rank,
     status_of,
     synthetic_start_time,
 )
@@ -257,7 +256,7 @@ class Repository:
             if limit < 0:
                 raise ValidationError("limit", "must not be negative")
             query = query.limit(limit)
-        return [to_event_record(row) for row in query]
+        return [to_event_record(row) for row in query.iterator()]
 
     def count_events(
         self,
@@ -276,7 +275,7 @@ class Repository:
         since: datetime | None,
         until: datetime | None,
         event_type: EventType | None,
-    ) -> peewee.ModelSelect:
+    ) -> peewee.ModelSelect[StatusEvent]:
         query = StatusEvent.select(StatusEvent, Streamer).join(
             Streamer, peewee.JOIN.LEFT_OUTER, on=(StatusEvent.streamer == Streamer.id)
         )
@@ -357,7 +356,7 @@ class _Batch:
             query = StatusEvent.select(StatusEvent.kick_event_id).where(
                 StatusEvent.kick_event_id.in_(chunk)
             )
-            self.known_event_ids.update(row.kick_event_id for row in query)
+            self.known_event_ids.update(str(row.kick_event_id) for row in query)
         self.touched: set[int] = set()
         self.fresh: list[tuple[int, StatusEvent]] = []
 
@@ -466,13 +465,13 @@ class _Batch:
         return broadcast
 
     def _newest_row(self, row: Streamer) -> StatusEvent | None:
-        order = (StatusEvent.event_timestamp, _rank_sql(), StatusEvent.id)
-        return (
+        newest: StatusEvent | None = (
             StatusEvent.select()
             .where(StatusEvent.streamer == row.id)
-            .order_by(*(o.desc() for o in order))
+            .order_by(*_timeline_order(descending=True))
             .first()
         )
+        return newest
 
     def _observe_offline(self, row: Streamer) -> None:
         if row.status == Status.UNKNOWN:
@@ -547,17 +546,16 @@ class _Batch:
             row, change.event_type, natural, at, broadcast, change=change, synthetic=False
         )
         self._relink(row, at)
-        event = StatusEvent.get_by_id(event.id)
+        event = StatusEvent.get_by_id(event.id)  # re-read: the relink changed it
         event.streamer = row
         self.result.history.append(to_event_record(event))
 
     def _relink(self, row: Streamer, since: datetime) -> None:
         """Recompute previous statuses and stand-ins of every row from `since` on."""
-        order = (StatusEvent.event_timestamp, _rank_sql(), StatusEvent.id)
         before = (
             StatusEvent.select()
             .where((StatusEvent.streamer == row.id) & (StatusEvent.event_timestamp < since))
-            .order_by(*(o.desc() for o in order))
+            .order_by(*_timeline_order(descending=True))
             .first()
         )
         StatusEvent.delete().where(
@@ -568,7 +566,7 @@ class _Batch:
         rows = list(
             StatusEvent.select()
             .where((StatusEvent.streamer == row.id) & (StatusEvent.event_timestamp >= since))
-            .order_by(*order)
+            .order_by(*_timeline_order(descending=False))
         )
         running = Status.UNKNOWN if before is None else Status(before.new_status)
         running_broadcast = Broadcast() if before is None else row_broadcast(before)
@@ -660,8 +658,11 @@ class _Batch:
             )
 
 
-def _rank_sql() -> peewee.Node:
-    return peewee.Case(StatusEvent.event_type, [(EventType.STREAM_END.value, 0)], 1)
+def _timeline_order(*, descending: bool) -> list[peewee.Ordering]:
+    """(event_timestamp, end-before-start, id): the order of one streamer's history."""
+    rank = peewee.Case(StatusEvent.event_type, [(EventType.STREAM_END.value, 0)], 1)
+    columns = [StatusEvent.event_timestamp, rank, StatusEvent.id]
+    return [c.desc() if descending else c.asc() for c in columns]
 
 
 def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:

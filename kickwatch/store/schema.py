@@ -30,7 +30,8 @@ def _tables(dialect: str) -> list[str]:
     false, true = ("0", "1") if dialect == "sqlite" else ("FALSE", "TRUE")
     if dialect == "sqlite":
         key_rule = (
-            "CONSTRAINT chk_key_format CHECK (key = category || '.' || substr(key, length(category) + 2)"
+            "CONSTRAINT chk_key_format CHECK ("
+            "key = category || '.' || substr(key, length(category) + 2)"
             " AND length(key) > length(category) + 1"
             " AND substr(key, length(category) + 2) NOT GLOB '*[^a-z0-9_]*')"
         )
@@ -47,7 +48,8 @@ def _tables(dialect: str) -> list[str]:
             kick_user_id BIGINT NOT NULL CONSTRAINT uq_streamer_kick_user_id UNIQUE
                 CONSTRAINT chk_kick_user_id CHECK (kick_user_id > 0),
             kick_channel_id BIGINT CONSTRAINT uq_streamer_kick_channel_id UNIQUE
-                CONSTRAINT chk_kick_channel_id CHECK (kick_channel_id IS NULL OR kick_channel_id > 0),
+                CONSTRAINT chk_kick_channel_id
+                    CHECK (kick_channel_id IS NULL OR kick_channel_id > 0),
             username TEXT NOT NULL CONSTRAINT uq_streamer_username UNIQUE
                 CONSTRAINT chk_username CHECK (length(trim(username)) > 0
                     AND username = lower(trim(username))),
@@ -55,7 +57,8 @@ def _tables(dialect: str) -> list[str]:
             display_name TEXT NOT NULL
                 CONSTRAINT chk_display_name CHECK (length(trim(display_name)) > 0),
             profile_picture_url TEXT,
-            status TEXT NOT NULL DEFAULT 'unknown' CONSTRAINT chk_status CHECK (status IN {STATUSES}),
+            status TEXT NOT NULL DEFAULT 'unknown'
+                CONSTRAINT chk_status CHECK (status IN {STATUSES}),
             last_seen_online {ts},
             last_status_update {ts},
             current_broadcast_started_at {ts},

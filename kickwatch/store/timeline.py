@@ -20,11 +20,6 @@ BROADCAST_TOLERANCE = timedelta(seconds=10)
 ONE_TICK = timedelta(microseconds=1)
 
 
-def rank(event_type: EventType | str) -> int:
-    """Sort rank within one timestamp: an end comes before a start."""
-    return 0 if str(event_type) == EventType.STREAM_END else 1
-
-
 @dataclass(frozen=True, slots=True)
 class Broadcast:
     """The identity of one broadcast: Kick's livestream id and/or its start time."""

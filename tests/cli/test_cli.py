@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from kickwatch.domain.clock import SystemClock
 from kickwatch.domain.status import EventType
 from kickwatch.store import Repository, StatusChange, open_database
-from kickwatch.domain.clock import SystemClock
 from tests.cli.helpers import Cli, make_cli
 
 SECRET = "cli-s3cret-never-printed"

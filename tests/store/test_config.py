@@ -1,4 +1,4 @@
-"""Configuration: keys, categories, secrets always encrypted at rest, key sources, typed settings."""
+"""Configuration: keys, categories, secrets encrypted at rest, key sources, typed settings."""
 
 from __future__ import annotations
 

@@ -1,0 +1,286 @@
+"""A private desktop for end-to-end tests: Xvfb, a session D-Bus, dunst and an xfce4-panel tray.
+
+`VirtualDesktop.start()` brings them up in order (X server on a free display, a private session
+bus, dunst as the notification daemon, xfce4-panel as the StatusNotifier host) and waits for
+each to be ready by asking it, never by sleeping a fixed time. `missing_tools()` names what is
+not installed so the test can skip (or fail under `KICKWATCH_TEST_STRICT=1`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+TOOLS = {
+    "Xvfb": "xvfb",
+    "dbus-daemon": "dbus",
+    "dbus-send": "dbus",
+    "dbus-monitor": "dbus",
+    "dunst": "dunst",
+    "dunstctl": "dunst",
+    "xfce4-panel": "xfce4-panel",
+    "import": "imagemagick",
+}
+APT_PACKAGES = ("xvfb", "dbus", "dunst", "xfce4-panel", "imagemagick")
+
+PANEL_XML = """<?xml version="1.0" encoding="UTF-8"?>
+<channel name="xfce4-panel" version="1.0">
+  <property name="configver" type="int" value="2"/>
+  <property name="panels" type="array">
+    <value type="int" value="1"/>
+    <property name="panel-1" type="empty">
+      <property name="position" type="string" value="p=8;x=640;y=784"/>
+      <property name="length" type="uint" value="100"/>
+      <property name="position-locked" type="bool" value="true"/>
+      <property name="size" type="uint" value="32"/>
+      <property name="plugin-ids" type="array">
+        <value type="int" value="1"/>
+      </property>
+    </property>
+  </property>
+  <property name="plugins" type="empty">
+    <property name="plugin-1" type="string" value="systray"/>
+  </property>
+</channel>
+"""
+
+DUNSTRC = """[global]
+    font = DejaVu Sans 11
+    geometry = "420x6-20+20"
+    width = 420
+    origin = top-right
+    offset = 20x20
+    icon_position = left
+    max_icon_size = 48
+    frame_width = 2
+    frame_color = "#53fc18"
+    format = "<b>%s</b>\\n%b"
+[urgency_normal]
+    background = "#1a1a1a"
+    foreground = "#ffffff"
+    timeout = 0
+"""
+
+
+def missing_tools() -> list[str]:
+    """The commands this desktop needs that are not installed, with their Debian package."""
+    return [f"{tool} ({package})" for tool, package in TOOLS.items() if not shutil.which(tool)]
+
+
+def wait_until(predicate: Callable[[], object], timeout: float, what: str) -> None:
+    """Poll `predicate` until true; AssertionError naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.05)
+
+
+class VirtualDesktop:
+    """Xvfb + private session bus + dunst + xfce4-panel, torn down in reverse order."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.home = root / "home"
+        self.config = self.home / ".config"
+        self.runtime = root / "runtime"
+        self.display = ""
+        self.bus_address = ""
+        self._processes: list[subprocess.Popen[bytes]] = []
+        self.logs = root / "logs"
+
+    # -- environment --------------------------------------------------------------------
+
+    def env(self) -> dict[str, str]:
+        """Environment for programs on this desktop (no inherited Qt or bus settings)."""
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if key not in ("QT_QPA_PLATFORM", "WAYLAND_DISPLAY", "DBUS_SESSION_BUS_ADDRESS")
+        }
+        env.update(
+            {
+                "HOME": str(self.home),
+                "XDG_CONFIG_HOME": str(self.config),
+                "XDG_RUNTIME_DIR": str(self.runtime),
+                "XDG_CURRENT_DESKTOP": "XFCE",
+                "NO_AT_BRIDGE": "1",
+            }
+        )
+        if self.display:
+            env["DISPLAY"] = self.display
+        if self.bus_address:
+            env["DBUS_SESSION_BUS_ADDRESS"] = self.bus_address
+        return env
+
+    def _spawn(self, name: str, argv: list[str], **kwargs: object) -> subprocess.Popen[bytes]:
+        self.logs.mkdir(parents=True, exist_ok=True)
+        with (self.logs / f"{name}.log").open("wb") as log:
+            process = subprocess.Popen(
+                argv,
+                env=self.env(),
+                stdout=kwargs.pop("stdout", log),  # type: ignore[arg-type]
+                stderr=log,
+                start_new_session=True,
+                **kwargs,  # type: ignore[arg-type]
+            )
+        self._processes.append(process)
+        return process
+
+    # -- start and stop -----------------------------------------------------------------
+
+    def start(self) -> None:
+        """Bring the desktop up; every step waits for readiness."""
+        for folder in (self.config, self.runtime):
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._start_x()
+        self._start_bus()
+        self._write_configs()
+        self._start_dunst()
+        self._start_panel()
+
+    def _start_x(self) -> None:
+        read, write = os.pipe()
+        self._spawn(
+            "xvfb",
+            ["Xvfb", "-displayfd", str(write), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+            pass_fds=(write,),
+        )
+        os.close(write)
+        with os.fdopen(read) as pipe:
+            number = pipe.readline().strip()
+        if not number:
+            raise AssertionError(f"Xvfb did not start (see {self.logs / 'xvfb.log'})")
+        self.display = f":{number}"
+
+    def _start_bus(self) -> None:
+        bus = self._spawn(
+            "dbus",
+            ["dbus-daemon", "--session", "--nofork", "--print-address=1"],
+            stdout=subprocess.PIPE,
+        )
+        assert bus.stdout is not None
+        self.bus_address = bus.stdout.readline().decode().strip()
+        if not self.bus_address:
+            raise AssertionError("dbus-daemon printed no address")
+        subprocess.run(
+            ["dbus-update-activation-environment", "DISPLAY", "XDG_CONFIG_HOME", "HOME"],
+            env=self.env(),
+            check=False,
+            capture_output=True,
+            timeout=10,
+        )
+
+    def _write_configs(self) -> None:
+        panel = self.config / "xfce4" / "xfconf" / "xfce-perchannel-xml" / "xfce4-panel.xml"
+        panel.parent.mkdir(parents=True, exist_ok=True)
+        panel.write_text(PANEL_XML, encoding="utf-8")
+        dunst = self.config / "dunst" / "dunstrc"
+        dunst.parent.mkdir(parents=True, exist_ok=True)
+        dunst.write_text(DUNSTRC, encoding="utf-8")
+
+    def _start_dunst(self) -> None:
+        self._spawn("dunst", ["dunst", "-config", str(self.config / "dunst" / "dunstrc")])
+        wait_until(
+            lambda: self.name_has_owner("org.freedesktop.Notifications"), 15, "dunst on D-Bus"
+        )
+
+    def _start_panel(self) -> None:
+        self._spawn("panel", ["xfce4-panel", "--disable-wm-check"])
+        wait_until(self.tray_host_registered, 30, "xfce4-panel's StatusNotifier host")
+
+    def stop(self) -> None:
+        """Stop everything started, newest first."""
+        for process in reversed(self._processes):
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in reversed(self._processes):
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=5)
+            if process.stdout is not None:
+                process.stdout.close()
+        self._processes.clear()
+
+    # -- asking the desktop -------------------------------------------------------------
+
+    def dbus_send(self, *args: str) -> str:
+        """`dbus-send --print-reply` on this bus; the reply, or '' on error."""
+        result = subprocess.run(
+            ["dbus-send", "--session", "--print-reply", *args],
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+        return result.stdout if result.returncode == 0 else ""
+
+    def name_has_owner(self, name: str) -> bool:
+        reply = self.dbus_send(
+            "--dest=org.freedesktop.DBus",
+            "/org/freedesktop/DBus",
+            "org.freedesktop.DBus.NameHasOwner",
+            f"string:{name}",
+        )
+        return "boolean true" in reply
+
+    def _watcher_property(self, name: str) -> str:
+        return self.dbus_send(
+            "--dest=org.kde.StatusNotifierWatcher",
+            "/StatusNotifierWatcher",
+            "org.freedesktop.DBus.Properties.Get",
+            "string:org.kde.StatusNotifierWatcher",
+            f"string:{name}",
+        )
+
+    def tray_host_registered(self) -> bool:
+        """Whether a StatusNotifier host (the panel's systray) is registered."""
+        return "boolean true" in self._watcher_property("IsStatusNotifierHostRegistered")
+
+    def tray_items(self) -> list[str]:
+        """The registered StatusNotifier items (service names / paths)."""
+        reply = self._watcher_property("RegisteredStatusNotifierItems")
+        return [
+            line.strip().split('"')[1]
+            for line in reply.splitlines()
+            if line.strip().startswith("string ")
+        ]
+
+    def dunst(self, *args: str) -> str:
+        result = subprocess.run(
+            ["dunstctl", *args],
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+        return result.stdout
+
+    def notification_history(self) -> list[dict[str, str]]:
+        """Closed notifications as dunst keeps them: summary, body, appname."""
+        data = json.loads(self.dunst("history") or '{"data": [[]]}')
+        return [
+            {key: item.get(key, {}).get("data", "") for key in ("summary", "body", "appname")}
+            for item in data.get("data", [[]])[0]
+        ]
+
+    def screenshot(self, path: Path) -> None:
+        """The whole screen as PNG."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            ["import", "-window", "root", str(path)],
+            env=self.env(),
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
