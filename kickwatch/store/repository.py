@@ -453,8 +453,11 @@ class _Batch:
         newest = row.last_status_update is None or at > row.last_status_update
         if newest:
             last = self._newest_row(row)
-            if last is None and row.status == Status.OFFLINE:
+            if last is None and row.status == Status.OFFLINE and broadcast.livestream_id is None:
                 # Offline since the first poll, and no broadcast on record: nothing ended.
+                # An end naming Kick's livestream id is a real end (Pusher has no replay) whose
+                # start is missing or still on its way: record it, with a stand-in start that
+                # the real one replaces, so that arrival order does not decide the status.
                 self._observe_offline(row)
                 return None
             if last is None:

@@ -1,27 +1,21 @@
-"""The tray app's composition root: builds the Qt app, the loop, the core, and lists every exit.
+"""`KickwatchApp`: wires the monitor's events to the tray, notifications and windows.
 
-`run(args)` owns the one event loop (qasync on the QApplication) and the one HTTP client, opens
-the store, builds the monitor and the `KickwatchApp` that wires monitor events to the tray,
-notifications and windows. kickwatch exits by: Quit in the tray menu or the fallback window
-(closing it too), SIGINT/SIGTERM, the session ending (Qt's commitDataRequest), or a failure to
-open the database at start-up (one line on stderr, exit 1). A second start exits 0 after asking
-the running one to show its settings. Every way out goes through `KickwatchApp.shutdown`, which
-awaits `monitor.stop()` so that pending writes are flushed.
+It is built by the composition root (`kickwatch.ui.startup.run`) with everything passed in:
+context, monitor, notifier, start-at-login, avatar cache and, where the desktop has a tray, the
+tray icon that start-up already showed. `shutdown` is the one way out: it awaits `monitor.stop()`
+so that pending writes are flushed.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import functools
 import logging
-import sys
 from datetime import datetime, tzinfo
 from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, QTimer, Signal
-from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import QApplication, QSystemTrayIcon, QWidget
+from PySide6.QtWidgets import QWidget
 
 from kickwatch.context import Context
 from kickwatch.domain.errors import KickwatchError
@@ -84,6 +78,7 @@ class KickwatchApp(QObject):
         notifier: Notifier,
         *,
         tray_available: bool,
+        tray: TrayIcon | None = None,
         autostart: Autostart | None = None,
         avatars: AvatarCache | None = None,
         zone: tzinfo | None = None,
@@ -101,7 +96,8 @@ class KickwatchApp(QObject):
         self._quit = asyncio.Event()
         self._stopped = False
         self.bridge = MonitorBridge(monitor.bus, self)
-        self.model = TrayViewModel(monitor.live_streamers, self.zone)
+        self.model = tray.model if tray is not None else TrayViewModel(lambda: [], self.zone)
+        self.model.set_source(monitor.live_streamers)
         self.model.connection_state = monitor.connection_state
         self.model.last_check = monitor.last_check
         self.opener = StreamOpener(lambda: str(ctx.settings.get("system.player_command")))
@@ -118,7 +114,8 @@ class KickwatchApp(QObject):
         self.tray: TrayIcon | None = None
         self.window: MainWindow | None = None
         if tray_available:
-            self.tray = TrayIcon(self.model, ctx.clock.now, parent=self)
+            self.tray = tray or TrayIcon(self.model, ctx.clock.now)
+            self.tray.setParent(self)
             surface: Any = self.tray.menu
             self.tray.activated.connect(self.show_settings)
         else:
@@ -299,67 +296,3 @@ def _bring_forward(widget: QWidget) -> None:
     widget.show()
     widget.raise_()
     widget.activateWindow()
-
-
-def run(args: argparse.Namespace) -> int:
-    """Run the tray app until it quits; returns the exit code."""
-    from kickwatch.paths import Paths
-    from kickwatch.platform.notifier import notifier_for_platform
-    from kickwatch.resources import icon_path
-    from kickwatch.ui.qtloop import SignalWaker, create_loop, run_main
-    from kickwatch.ui.single_instance import SingleInstance, ask_running_instance, server_name
-
-    qapp = QApplication(sys.argv[:1])
-    qapp.setApplicationName("kickwatch")
-    qapp.setDesktopFileName("io.github.kickwatch.Kickwatch")
-    qapp.setQuitOnLastWindowClosed(False)
-    app_icon = None
-    try:
-        app_icon = icon_path()
-        qapp.setWindowIcon(QIcon(str(app_icon)))
-    except FileNotFoundError:
-        log.warning("kickwatch's icons are missing from this installation")
-    name = server_name(str(Paths.from_env().data_dir))
-    if ask_running_instance(name):
-        print("kickwatch is already running; its settings window was brought forward")
-        return 0
-    instance = SingleInstance(name)
-    instance.listen()
-    loop = create_loop(qapp)
-
-    async def main() -> int:
-        import httpx
-
-        from kickwatch.context import open_context
-        from kickwatch.monitor.monitor import build_monitor
-
-        try:
-            ctx = open_context(args.db)
-        except KickwatchError as exc:
-            print(f"kickwatch: error: {exc}", file=sys.stderr)
-            return 1
-        http = httpx.AsyncClient(timeout=httpx.Timeout(10.0), follow_redirects=False)
-        notifier = notifier_for_platform("kickwatch", app_icon)
-        avatars = AvatarCache(http, ctx.paths.data_dir / "avatars", app_icon)
-        monitor = build_monitor(ctx, http)
-        app = KickwatchApp(
-            ctx,
-            monitor,
-            notifier,
-            tray_available=QSystemTrayIcon.isSystemTrayAvailable(),
-            avatars=avatars,
-        )
-        instance.activation_requested.connect(app.show_settings)
-        qapp.commitDataRequest.connect(lambda _manager: app.request_quit())
-        waker = SignalWaker(lambda _number: app.request_quit(130))
-        try:
-            await app.start()
-            return await app.wait_for_quit()
-        finally:
-            waker.close()
-            await app.shutdown()
-            await http.aclose()
-            instance.close()
-            ctx.close()
-
-    return run_main(loop, main())

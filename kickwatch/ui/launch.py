@@ -1,7 +1,7 @@
 """The entry point of the tray app, safe to import without Qt.
 
 `launch_gui` checks that a graphical display exists before Qt is imported (Qt aborts the whole
-process when it finds none), then hands over to `kickwatch.ui.app.run`.
+process when it finds none), then hands over to `kickwatch.ui.startup.run`.
 """
 
 from __future__ import annotations
@@ -26,6 +26,6 @@ def launch_gui(args: argparse.Namespace) -> int:
     if not has_display(os.environ):
         print(NO_DISPLAY, file=sys.stderr)
         return 1
-    from kickwatch.ui.app import run
+    from kickwatch.ui.startup import run
 
     return run(args)

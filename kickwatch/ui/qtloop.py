@@ -30,14 +30,14 @@ T = TypeVar("T")
 
 def create_loop(app: QCoreApplication) -> asyncio.AbstractEventLoop:
     """A qasync loop on `app`, installed as the current loop (not running yet)."""
-    loop = qasync.QEventLoop(app)
+    loop: asyncio.AbstractEventLoop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     return loop
 
 
 def attach_loop(app: QCoreApplication) -> asyncio.AbstractEventLoop:
     """A qasync loop for an app whose events someone else processes (tests); detach after use."""
-    loop = qasync.QEventLoop(app, already_running=True)
+    loop: asyncio.AbstractEventLoop = qasync.QEventLoop(app, already_running=True)
     asyncio.set_event_loop(loop)
     return loop
 

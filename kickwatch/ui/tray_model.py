@@ -87,6 +87,10 @@ class TrayViewModel:
         self.fatal_error: str | None = None
         self.paused_until: datetime | None = None
 
+    def set_source(self, live_streamers: Callable[[], list[StreamerRecord]]) -> None:
+        """Read the live streamers from `live_streamers` from now on (the monitor, once built)."""
+        self._live_streamers = live_streamers
+
     def live(self) -> list[StreamerRecord]:
         """The live streamers, by display name."""
         return sorted(self._live_streamers(), key=lambda s: s.display_name.lower())

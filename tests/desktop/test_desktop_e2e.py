@@ -10,7 +10,6 @@ Debian packages: xvfb dbus dunst xfce4-panel imagemagick.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -36,8 +35,7 @@ def desktop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VirtualDesktop
     missing = missing_tools()
     if missing:
         reason = (
-            f"the desktop test needs {', '.join(missing)}; "
-            f"apt-get install {' '.join(APT_PACKAGES)}"
+            f"the desktop test needs {', '.join(missing)}; apt-get install {' '.join(APT_PACKAGES)}"
         )
         if os.environ.get("KICKWATCH_TEST_STRICT") == "1":
             pytest.fail(reason)
@@ -90,7 +88,9 @@ class _NoKeyring:
 
 def streamer_status(database: Path, slug: str) -> str:
     with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5) as connection:
-        row = connection.execute("SELECT status FROM streamer WHERE username = ?", (slug,)).fetchone()
+        row = connection.execute(
+            "SELECT status FROM streamer WHERE username = ?", (slug,)
+        ).fetchone()
     return str(row[0]) if row else ""
 
 
@@ -118,9 +118,7 @@ def test_go_live_reaches_dunst_and_the_tray_item_is_registered(
         )
     app_log = tmp_path / "kickwatch.log"
     with app_log.open("wb") as out:
-        app = subprocess.Popen(
-            [sys.executable, "-m", "kickwatch"], env=env, stdout=out, stderr=out
-        )
+        app = subprocess.Popen([sys.executable, "-m", "kickwatch"], env=env, stdout=out, stderr=out)
     try:
         wait_until(lambda: desktop.tray_items(), 30, "kickwatch's tray item")
         channel = fake_kick.state.channels["alice"]
@@ -147,7 +145,10 @@ def test_go_live_reaches_dunst_and_the_tray_item_is_registered(
         assert streamer_status(database, "alice") == "online"
 
         second = subprocess.run(
-            [sys.executable, "-m", "kickwatch"], env=env, capture_output=True, text=True,
+            [sys.executable, "-m", "kickwatch"],
+            env=env,
+            capture_output=True,
+            text=True,
             timeout=60,
         )
         assert second.returncode == 0
@@ -155,9 +156,7 @@ def test_go_live_reaches_dunst_and_the_tray_item_is_registered(
 
         desktop.dunst("close-all")
         wait_until(
-            lambda: any(
-                n["summary"] == "Alice is live" for n in desktop.notification_history()
-            ),
+            lambda: any(n["summary"] == "Alice is live" for n in desktop.notification_history()),
             15,
             "the notification in dunst's history",
         )
@@ -174,4 +173,16 @@ def test_go_live_reaches_dunst_and_the_tray_item_is_registered(
     assert code == 0, app_log.read_text(errors="replace")
     if os.environ.get("KICKWATCH_UPDATE_SCREENSHOTS") == "1":
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        shutil.copy(ARTIFACTS / "notification.png", SCREENSHOTS / "notification.png")
+        # Just the notification, cut from the top right corner of the 1280x800 screen.
+        subprocess.run(
+            [
+                "convert",
+                str(ARTIFACTS / "notification.png"),
+                "-crop",
+                "470x100+805+10",
+                "+repage",
+                str(SCREENSHOTS / "notification.png"),
+            ],
+            check=True,
+            timeout=30,
+        )

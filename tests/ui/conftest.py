@@ -13,14 +13,14 @@ import os
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 os.environ.pop("DBUS_SESSION_BUS_ADDRESS", None)  # no real notifications from the tests
 
-from collections.abc import Iterator  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
-import pytest  # noqa: E402
+import pytest
 
-from kickwatch.context import Context, open_context  # noqa: E402
-from tests.ui.fakes import FakeAutostart, FakeMonitor  # noqa: E402
+from kickwatch.context import Context, open_context
+from tests.ui.fakes import FakeAutostart, FakeMonitor
 
 
 @pytest.fixture

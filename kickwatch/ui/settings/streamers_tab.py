@@ -90,6 +90,7 @@ class StreamersTab(QWidget):
         self.proxy.setSourceModel(self.model)
         self.proxy.setFilterKeyColumn(NAME_COLUMN)
         self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.proxy.setSortCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
 
         self.names = QPlainTextEdit()
         self.names.setPlaceholderText(
