@@ -51,6 +51,7 @@ def run_add(args: argparse.Namespace) -> int:
                 args.user_id,
                 kick_channel_id=args.channel_id,
                 display_name=args.display_name,
+                notify_on_end=bool(ctx.settings.get("system.notify_on_end")),
             )
             print(f"added {record.username} (Kick user id {record.kick_user_id})")
             return 0

@@ -52,16 +52,20 @@ def build_api(ctx: Context, http: httpx.AsyncClient) -> KickApi:
 
 
 def store_channel(
-    repository: Repository, info: ChannelInfo, display_name: str | None = None
+    ctx: Context, info: ChannelInfo, display_name: str | None = None
 ) -> StreamerRecord:
-    """Add a looked-up channel as a streamer (AlreadyExistsError if it is there)."""
-    return repository.add_streamer(
+    """Add a looked-up channel as a streamer (AlreadyExistsError if it is there).
+
+    Offline alerts start as `system.notify_on_end` says for new streamers.
+    """
+    return ctx.repository.add_streamer(
         info.slug,
         info.user_id,
         display_name=display_name or info.display_name,
         kick_channel_id=info.channel_id,
         slug=info.slug,
         profile_picture_url=info.profile_picture_url,
+        notify_on_end=bool(ctx.settings.get("system.notify_on_end")),
     )
 
 
@@ -94,7 +98,7 @@ def add_by_names(
                     continue
                 try:
                     info = await api.lookup_channel(name)
-                    record = store_channel(ctx.repository, info, display_name)
+                    record = store_channel(ctx, info, display_name)
                 except KickwatchError as exc:
                     outcomes.append(AddOutcome(name, error=exc))
                 else:

@@ -181,7 +181,7 @@ class Monitor:
         if await self._read(self.ctx.repository.get_by_username, username) is not None:
             raise AlreadyExistsError(f"{username} is already monitored")
         info = await self.api.lookup_channel(username)
-        record = await self._read(store_channel, self.ctx.repository, info, None)
+        record = await self._read(store_channel, self.ctx, info, None)
         await self._refresh()
         return record
 
@@ -204,7 +204,9 @@ class Monitor:
             kick_event_id=key,
             livestream_id=event.livestream_id,
             broadcast_started_at=event.started_at,
-            event_data={"source": str(event.source), "frame": event.raw},
+            event_data=_details(
+                {"source": str(event.source), "frame": event.raw}, event.title, event.category
+            ),
             title=event.title,
             category=event.category,
             viewers=event.viewers,
@@ -372,6 +374,15 @@ class Monitor:
             return
         self.connection_state = state
         self.bus.publish(ev.ConnectionStateChanged(state, detail))
+
+
+def _details(data: dict[str, Any], title: str | None, category: str | None) -> dict[str, Any]:
+    """event_data with the stream's title and category on top, for the history window."""
+    if title:
+        data["title"] = title
+    if category:
+        data["category"] = category
+    return data
 
 
 def options_from_settings(ctx: Context) -> MonitorOptions:

@@ -57,8 +57,13 @@ def changes_from_snapshots(
 
 def _data(snapshot: LiveSnapshot | None, reason: ReconcileReason, source: str) -> dict[str, Any]:
     data: dict[str, Any] = {"source": source, "reconcile": str(reason)}
-    if snapshot is not None and snapshot.raw:
-        data["snapshot"] = snapshot.raw
+    if snapshot is not None:
+        if snapshot.title:
+            data["title"] = snapshot.title
+        if snapshot.category:
+            data["category"] = snapshot.category
+        if snapshot.raw:
+            data["snapshot"] = snapshot.raw
     return data
 
 

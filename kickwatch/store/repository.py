@@ -106,6 +106,7 @@ class Repository:
         slug: str | None = None,
         profile_picture_url: str | None = None,
         is_active: bool = True,
+        notify_on_end: bool = False,
     ) -> StreamerRecord:
         """Insert a new streamer (status unknown). Raises AlreadyExistsError if one matches."""
         name = normalize_username(username)
@@ -140,6 +141,7 @@ class Repository:
                 created_at=now,
                 updated_at=now,
                 is_active=is_active,
+                notify_on_end=notify_on_end,
             )
         return to_streamer_record(row)
 

@@ -260,3 +260,11 @@ def test_the_command_line_works_on_postgresql(cli: Cli, pg_url: str) -> None:
     assert [r["username"] for r in json.loads(cli("list", "--json").stdout)] == ["alpha"]
     doctor = cli("doctor")
     assert "postgresql" in doctor.stdout and doctor.returncode == 0
+
+
+def test_new_streamers_take_the_offline_alert_default(cli: Cli) -> None:
+    cli("add", "alpha", "--user-id", "1")
+    assert cli("config", "set", "system.notify_on_end", "true").returncode == 0
+    cli("add", "beta", "--user-id", "2")
+    rows = json.loads(cli("list", "--json").stdout)
+    assert [(r["username"], r["notify_on_end"]) for r in rows] == [("alpha", False), ("beta", True)]
