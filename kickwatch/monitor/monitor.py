@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 import httpx
+import peewee
 
 from kickwatch.context import Context
 from kickwatch.domain.errors import KickwatchError
@@ -127,6 +128,8 @@ class Monitor:
         await self._pool.stop()
         if self._writer is not None:
             await self._writer.stop()
+        # The reader thread's connection must not outlive it (PostgreSQL would see it dropped).
+        await asyncio.get_running_loop().run_in_executor(self._reader, self._close_connection)
         self._reader.shutdown(wait=False)
         self._set_state(ev.ConnectionState.CLOSED, "stopped")
 
@@ -266,7 +269,28 @@ class Monitor:
     # -- streamers -------------------------------------------------------------------------
 
     async def _read(self, function: Callable[..., T], *args: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._reader, function, *args)
+        return await asyncio.get_running_loop().run_in_executor(
+            self._reader, self._guarded, function, *args
+        )
+
+    def _guarded(self, function: Callable[..., T], *args: Any) -> T:
+        """Run a read on the reader thread; after a connection error, drop the connection so
+        the next read opens a new one (peewee never reconnects by itself, and a PostgreSQL
+        restart would otherwise leave the reader broken for good)."""
+        try:
+            return function(*args)
+        except (peewee.OperationalError, peewee.InterfaceError):
+            self._close_connection()
+            raise
+
+    def _close_connection(self) -> None:
+        """Close the calling thread's database connection, if it has one."""
+        handle = self.ctx.database.handle
+        try:
+            if not handle.is_closed():
+                handle.close()
+        except Exception:  # a broken connection may fail to close; a new one is opened anyway
+            log.debug("closing a broken connection failed", exc_info=True)
 
     async def _load_streamers(self) -> None:
         records = await self._read(self.ctx.repository.active_streamers)
@@ -300,7 +324,10 @@ class Monitor:
             except TimeoutError:
                 reason = ReconcileReason.PERIODIC
             self._reconcile_wanted.clear()
-            await self._reconcile(reason)
+            try:
+                await self._reconcile(reason)
+            except Exception as exc:  # e.g. the database is down: try again next time
+                log.warning("reconciliation failed: %s", exc)
 
     async def _reconcile(self, reason: ReconcileReason) -> None:
         streamers = list(self._streamers.values())
@@ -335,12 +362,10 @@ class Monitor:
         while True:
             await asyncio.sleep(self.options.watch_interval)
             try:
-                changed = await self._read(self._watcher.changed)
+                if await self._read(self._watcher.changed):
+                    await self._refresh()
             except Exception as exc:  # the writer reports outages; the watcher just waits
                 log.debug("streamer watch failed: %s", exc)
-                continue
-            if changed:
-                await self._refresh()
 
     async def _sleep_loop(self) -> None:
         clock = self.ctx.clock

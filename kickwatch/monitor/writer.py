@@ -138,6 +138,7 @@ class DbWriter:
                 while not self._queue and not self._stopping:
                     self._condition.wait()
                 if not self._queue and self._stopping:
+                    self._close_connection()  # a connection must not outlive its thread
                     return
                 count = min(len(self._queue), self._batch_size)
                 batch = [self._queue.popleft() for _ in range(count)]
@@ -159,6 +160,7 @@ class DbWriter:
                 self._close_connection()
                 with self._condition:
                     if self._stopping and time.monotonic() - self.outage_since > 1.0:
+                        self._close_connection()
                         return
                     self._condition.wait(delay)
                 delay = min(delay * 2, self._retry_max)

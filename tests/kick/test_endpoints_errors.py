@@ -7,6 +7,7 @@ import random
 import pytest
 
 from kickwatch.domain.errors import KickwatchError, NotFoundError, ValidationError
+from kickwatch.domain.validation import normalize_username
 from kickwatch.kick.backoff import Backoff
 from kickwatch.kick.endpoints import DEFAULT_PUSHER_URL, Endpoints
 from kickwatch.kick.errors import (
@@ -15,7 +16,6 @@ from kickwatch.kick.errors import (
     KickBlockedError,
     KickUnavailableError,
 )
-from kickwatch.domain.validation import normalize_username
 
 
 def test_defaults_are_kicks_production_addresses() -> None:

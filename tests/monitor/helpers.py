@@ -21,6 +21,7 @@ from kickwatch.monitor.monitor import Monitor, MonitorOptions, build_monitor
 from tests.fakekick import CLIENT_ID, CLIENT_SECRET, FakeChannel, FakeKick, wait_for
 
 E = TypeVar("E")
+MASTER_KEY = "monitor-test-key"
 
 
 class NoKeyring:
@@ -126,17 +127,19 @@ class Harness:
         if connected:
             await self.until_connected()
 
-    async def until_connected(self, timeout: float = 5.0) -> None:
+    async def until_connected(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109
         """Connected, every active channel confirmed, and a reconciliation done since."""
         reconciled = len(self.bus.of(ev.ReconcileCompleted))
         await wait_for(
-            lambda: self.monitor.connection_state is ev.ConnectionState.CONNECTED
-            and self.monitor.subscribed_channels >= self.channel_ids()
-            and (
-                len(self.bus.of(ev.ReconcileCompleted)) > reconciled
-                or not self.monitor.streamers()
-            )
-            and self.reconcile_idle,
+            lambda: (
+                self.monitor.connection_state is ev.ConnectionState.CONNECTED
+                and self.monitor.subscribed_channels >= self.channel_ids()
+                and (
+                    len(self.bus.of(ev.ReconcileCompleted)) > reconciled
+                    or not self.monitor.streamers()
+                )
+                and self.reconcile_idle
+            ),
             timeout,
             what="the monitor connected and reconciled",
         )
@@ -180,7 +183,7 @@ def open_test_context(
     db_url: str, home: Path, kick: FakeKick, *, credentials: bool, clock: Clock | None = None
 ) -> Context:
     """A context on `db_url` whose endpoints point at the fake Kick."""
-    environ = {"KICKWATCH_HOME": str(home), "KICKWATCH_MASTER_KEY": "monitor-test-key"}
+    environ = {"KICKWATCH_HOME": str(home), "KICKWATCH_MASTER_KEY": MASTER_KEY}
     environ.update(kick.env())
     ctx = open_context(db_url, environ=environ, clock=clock, keyring_module=NoKeyring())
     if credentials:

@@ -56,7 +56,7 @@ async def test_after_a_sleep_the_monitor_reconnects_and_records_what_changed(
     await harness.start()
     before = len(fake_kick.pusher.connections)
 
-    went_live = clock.now() + timedelta(minutes=30)  # while the laptop slept
+    went_live = clock.now().replace(microsecond=0) + timedelta(minutes=30)  # while asleep
     fake_kick.go_live("alpha", push=False, started_at=went_live)
     clock.jump_wall(3600)
     await wait_for(lambda: harness.bus.of(ev.ResumedFromSleep), what="ResumedFromSleep")
@@ -104,7 +104,9 @@ async def test_4001_stops_the_monitor_with_a_clear_error(
     assert harness.monitor.stopped_by is not None
     assert "4001" in harness.monitor.stopped_by and "app key" in harness.monitor.stopped_by
     stopped = [
-        e for e in harness.bus.of(ev.ConnectionStateChanged) if e.state is ev.ConnectionState.STOPPED
+        e
+        for e in harness.bus.of(ev.ConnectionStateChanged)
+        if e.state is ev.ConnectionState.STOPPED
     ]
     assert stopped[-1].detail == harness.monitor.stopped_by
     attempts = fake_kick.pusher.attempts
