@@ -147,7 +147,10 @@ class PusherConnection:
         """Close the socket and cancel the background task; returns within about a second."""
         task, self._task = self._task, None
         if task is not None and not task.done():
-            task.cancel()
+            # Cancel until it ends: a cancellation can be absorbed by a socket close in progress.
+            while not task.done():
+                task.cancel()
+                await asyncio.wait({task}, timeout=1.0)
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         elif task is not None and not task.cancelled() and task.exception() is not None:
@@ -244,7 +247,10 @@ class PusherConnection:
         try:
             while True:
                 try:
-                    message = await asyncio.wait_for(ws.recv(), timeout)
+                    # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
+                    # that races with the result, and stop() would then wait forever.
+                    async with asyncio.timeout(timeout):
+                        message = await ws.recv()
                 except TimeoutError:
                     if established_at is None:
                         return outcome(None, "Pusher sent no connection_established")
@@ -319,7 +325,8 @@ class PusherConnection:
             if first:
                 first = False
                 try:
-                    await asyncio.wait_for(self._all_confirmed(), self._options.subscribe_timeout)
+                    async with asyncio.timeout(self._options.subscribe_timeout):
+                        await self._all_confirmed()
                 except TimeoutError:
                     missing = len(self._requested - self._confirmed)
                     log.warning("%s: %d subscriptions not confirmed", self.name, missing)

@@ -317,9 +317,8 @@ class Monitor:
     async def _reconcile_loop(self) -> None:
         while True:
             try:
-                await asyncio.wait_for(
-                    self._reconcile_wanted.wait(), self.options.reconcile_interval
-                )
+                async with asyncio.timeout(self.options.reconcile_interval):
+                    await self._reconcile_wanted.wait()
                 reason = self._reconcile_reason
             except TimeoutError:
                 reason = ReconcileReason.PERIODIC

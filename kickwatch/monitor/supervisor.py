@@ -45,9 +45,9 @@ class Supervisor:
 
     async def stop(self) -> None:
         """Cancel every task and wait until they are all done."""
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
+        pending = set(self._tasks)
+        while pending:  # a task may absorb one cancellation; cancel again until all end
+            for task in pending:
+                task.cancel()
+            _, pending = await asyncio.wait(pending, timeout=1.0)
         self._tasks.clear()

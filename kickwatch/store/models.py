@@ -15,8 +15,6 @@ import peewee
 
 database_proxy = peewee.DatabaseProxy()
 
-_SQLITE_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
-
 
 class UtcDateTimeField(peewee.DateTimeField):
     """A timestamp stored as naive UTC, returned as an aware UTC datetime."""
@@ -28,7 +26,7 @@ class UtcDateTimeField(peewee.DateTimeField):
             if value.tzinfo is not None:
                 value = value.astimezone(UTC).replace(tzinfo=None)
             if isinstance(database_proxy.obj, peewee.SqliteDatabase):
-                return value.strftime(_SQLITE_FORMAT)
+                return value.isoformat(sep=" ", timespec="microseconds")
             return value
         return super().db_value(value)  # type: ignore[no-untyped-call]
 
