@@ -355,6 +355,7 @@ class Monitor:
             await self._writer.flush(10.0)
         await self._load_streamers()
         self.last_check = observed_at
+        self._blocked_reported = False  # a later block is news again
         self.bus.publish(ev.ReconcileCompleted(observed_at, len(streamers)))
 
     async def _watch_loop(self) -> None:

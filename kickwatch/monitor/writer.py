@@ -26,6 +26,7 @@ from kickwatch.store.repository import BatchResult, Repository, StatusChange, St
 log = logging.getLogger(__name__)
 
 Item = StatusChange | StatusObservation
+REPORT_EVERY = 10.0  # seconds between reminders that the database is still unavailable
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +134,7 @@ class DbWriter:
 
     def _run(self) -> None:
         delay = self._retry_initial
+        last_report = -REPORT_EVERY
         while True:
             with self._condition:
                 while not self._queue and not self._stopping:
@@ -151,12 +153,18 @@ class DbWriter:
                     log.exception("writing %d changes failed", len(batch))
                 self._requeue(batch)
                 reason = _reason(exc)
+                now = time.monotonic()
                 if self.outage_since is None:
-                    self.outage_since = time.monotonic()
+                    self.outage_since = now
                     log.warning(
                         "database unavailable, holding %d changes: %s", self.pending, reason
                     )
-                self._loop.call_soon_threadsafe(self._callbacks.unavailable, reason, self.pending)
+                if now - last_report >= REPORT_EVERY:
+                    # Once when the outage begins, then a reminder now and then, not per retry.
+                    last_report = now
+                    self._loop.call_soon_threadsafe(
+                        self._callbacks.unavailable, reason, self.pending
+                    )
                 self._close_connection()
                 with self._condition:
                     if self._stopping and time.monotonic() - self.outage_since > 1.0:
@@ -166,6 +174,7 @@ class DbWriter:
                 delay = min(delay * 2, self._retry_max)
                 continue
             delay = self._retry_initial
+            last_report = -REPORT_EVERY
             self.committed_batches += 1
             if self.outage_since is not None:
                 self.outage_since = None

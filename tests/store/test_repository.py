@@ -301,3 +301,18 @@ def test_retention_deletes_only_old_events(store: Store) -> None:
     assert [e.kick_event_id for e in store.repository.event_history()] == ["101:2:start"]
     with pytest.raises(ValidationError):
         store.repository.delete_events_older_than(0)
+
+
+def test_an_end_before_its_start_for_a_streamer_known_offline_is_history(store: Store) -> None:
+    alpha = add(store)
+    store.repository.apply_changes([StatusObservation(alpha.id, False, store.clock.now())])
+    store.repository.apply_changes([change(store, alpha, END, 1, 4)])
+    late_start = store.repository.apply_changes([change(store, alpha, START, 30, 4)])
+    assert late_start.applied == []  # no go-live alert for a stream that is already over
+    record = store.repository.get_by_username("alpha")
+    assert record is not None and record.status is Status.OFFLINE
+    rows = list(StatusEvent.select().order_by(StatusEvent.event_timestamp, StatusEvent.id))
+    assert [(r.event_type, r.synthetic, r.kick_event_id) for r in rows] == [
+        ("stream_start", False, "101:4:start"),
+        ("stream_end", False, "101:4:end"),
+    ]
