@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from kickwatch.domain.clock import Clock, utc
@@ -261,30 +261,27 @@ class Batch:
                     return False
             elif row.status == Status.ONLINE and not broadcast.differs_from(current_broadcast(row)):
                 return False
-        conditions = []
-        if broadcast.livestream_id is not None:
-            conditions.append(StatusEvent.livestream_id == broadcast.livestream_id)
-        if broadcast.started_at is not None:
-            conditions.append(
-                StatusEvent.broadcast_started_at.between(
-                    broadcast.started_at - timedelta(seconds=10),
-                    broadcast.started_at + timedelta(seconds=10),
-                )
-            )
-        if not conditions:
+        if not broadcast.known:
             return False
-        condition = conditions[0] if len(conditions) == 1 else conditions[0] | conditions[1]
-        candidates = StatusEvent.select().where(
-            (StatusEvent.streamer == row.id) & (StatusEvent.event_type == event_type) & condition
-        )
-        for candidate in candidates:
-            if not broadcast.same_as(row_broadcast(candidate)):
+        started = broadcast.started_at
+        field = StatusEvent.broadcast_started_at
+        params = [
+            row.id,
+            str(event_type),
+            broadcast.livestream_id,
+            field.db_value(started - BROADCAST_TOLERANCE) if started else None,
+            field.db_value(started + BROADCAST_TOLERANCE) if started else None,
+        ]
+        cursor = self.database.handle.execute_sql(self.sql.same_broadcast, params)
+        for event_id, synthetic, livestream_id, started_text, at_text in cursor.fetchall():
+            stored = Broadcast(livestream_id, field.python_value(started_text))
+            if not broadcast.same_as(stored):
                 continue
-            if not candidate.synthetic:
+            if not synthetic:
                 return True
-            candidate.delete_instance()
+            self.database.handle.execute_sql(self.sql.delete_event, [event_id])
             # The stand-in is gone: rebuild the timeline from where it stood.
-            self._relink(row, min(candidate.event_timestamp, at))
+            self._relink(row, min(StatusEvent.event_timestamp.python_value(at_text), at))
         return False
 
     def _append(self, row: Streamer, change: StatusChange, broadcast: Broadcast) -> None:
@@ -472,6 +469,8 @@ _UPDATE_FIELDS = {name: Streamer._meta.fields[name] for name in _UPDATE_COLUMNS}
 class _Sql:
     insert_event: str
     update_streamer: str
+    same_broadcast: str
+    delete_event: str
 
 
 def _sql_for(dialect: str) -> _Sql:
@@ -483,4 +482,14 @@ def _sql_for(dialect: str) -> _Sql:
     if dialect != "sqlite":
         insert += " RETURNING id"
     sets = ", ".join(f"{_UPDATE_FIELDS[name].column_name} = {mark}" for name in _UPDATE_COLUMNS)
-    return _Sql(insert, f"UPDATE streamer SET {sets} WHERE id = {mark}")
+    same_broadcast = (
+        "SELECT id, synthetic, livestream_id, broadcast_started_at, event_timestamp"
+        f" FROM status_event WHERE streamer_id = {mark} AND event_type = {mark}"
+        f" AND (livestream_id = {mark} OR broadcast_started_at BETWEEN {mark} AND {mark})"
+    )
+    return _Sql(
+        insert,
+        f"UPDATE streamer SET {sets} WHERE id = {mark}",
+        same_broadcast,
+        f"DELETE FROM status_event WHERE id = {mark}",
+    )
