@@ -116,15 +116,15 @@ class Monitor:
         await self._load_streamers()
         self._set_state(ev.ConnectionState.CONNECTING, "connecting to Kick")
         await self._pool.start()
-        self._tasks.spawn("reconcile", self._reconcile_loop())
-        self._tasks.spawn("watch-streamers", self._watch_loop())
-        self._tasks.spawn("sleep-detector", self._sleep_loop())
-        self._tasks.spawn("retention", self._retention_loop())
+        self._tasks.spawn(self._reconcile_loop(), "reconcile")
+        self._tasks.spawn(self._watch_loop(), "watch-streamers")
+        self._tasks.spawn(self._sleep_loop(), "sleep-detector")
+        self._tasks.spawn(self._retention_loop(), "retention")
         self.request_reconcile(ReconcileReason.STARTUP)
 
     async def stop(self) -> None:
         """Stop everything and flush pending writes (within about a second and a half)."""
-        await self._tasks.stop()
+        await self._tasks.cancel_all()
         await self._pool.stop()
         if self._writer is not None:
             await self._writer.stop()

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class Supervisor:
@@ -21,9 +22,10 @@ class Supervisor:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._on_crash = on_crash
 
-    def spawn(self, name: str, coroutine: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+    def spawn(self, coroutine: Awaitable[T], name: str) -> asyncio.Task[T]:
         """Run `coroutine` as a task called `name`."""
-        task = asyncio.get_running_loop().create_task(coroutine, name=name)
+        task: asyncio.Task[T] = asyncio.ensure_future(coroutine)
+        task.set_name(name)
         self._tasks.add(task)
         task.add_done_callback(self._finished)
         return task
@@ -43,7 +45,17 @@ class Supervisor:
         """Names of the running tasks."""
         return sorted(task.get_name() for task in self._tasks)
 
-    async def stop(self) -> None:
+    @property
+    def running(self) -> int:
+        """How many tasks are still running."""
+        return len(self._tasks)
+
+    async def wait_idle(self) -> None:
+        """Wait until every task started so far has finished."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def cancel_all(self) -> None:
         """Cancel every task and wait until they are all done."""
         pending = set(self._tasks)
         while pending:  # a task may absorb one cancellation; cancel again until all end

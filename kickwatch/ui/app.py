@@ -30,6 +30,7 @@ from kickwatch.monitor.events import (
     ReconcileCompleted,
 )
 from kickwatch.monitor.policy import NotificationPolicy, PolicySettings, local_timezone
+from kickwatch.monitor.supervisor import Supervisor
 from kickwatch.platform.autostart import Autostart, autostart_for_platform
 from kickwatch.platform.notifier import Notifier
 from kickwatch.ui.avatars import AvatarCache
@@ -37,7 +38,7 @@ from kickwatch.ui.bridge import MonitorBridge
 from kickwatch.ui.main_window import MainWindow
 from kickwatch.ui.notifications import NotificationController
 from kickwatch.ui.opener import StreamOpener
-from kickwatch.ui.qtloop import TaskSupervisor, run_blocking
+from kickwatch.ui.qtloop import run_blocking
 from kickwatch.ui.tray import TrayIcon
 from kickwatch.ui.tray_model import TrayViewModel
 
@@ -91,7 +92,7 @@ class KickwatchApp(QObject):
         self.autostart = autostart if autostart is not None else autostart_for_platform()
         self.zone = zone or local_timezone()
         self._group_window = group_window_seconds
-        self.tasks = TaskSupervisor()
+        self.tasks = Supervisor()
         self.exit_code = 0
         self._quit = asyncio.Event()
         self._stopped = False

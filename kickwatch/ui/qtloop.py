@@ -6,8 +6,8 @@ installed by hand; a loop can also be attached to an app that is already process
 (tests, where pytest-qt pumps events); Python only runs signal handlers while it holds the GIL,
 which a Qt event loop waiting in C never gives it, so SIGINT/SIGTERM are delivered through
 `signal.set_wakeup_fd` and a `QSocketNotifier`; and blocking work goes to qasync's thread
-executor. Background coroutines start under a `TaskSupervisor` that names them, logs their
-exceptions and cancels them on shutdown (no orphan tasks).
+executor. Background coroutines start under `kickwatch.monitor.supervisor.Supervisor`, which
+names them, logs their exceptions and cancels them on shutdown (no orphan tasks).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import contextlib
 import logging
 import signal
 import socket
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 import qasync
@@ -62,50 +62,6 @@ async def run_blocking(function: Callable[..., T], *args: Any) -> T:
     """Run a blocking call (database, keyring, files) in a worker thread and await its result."""
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(None, function, *args)
-
-
-class TaskSupervisor:
-    """Starts named background tasks, logs their failures, cancels the rest on shutdown."""
-
-    def __init__(self, on_error: Callable[[str, BaseException], None] | None = None) -> None:
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self._on_error = on_error
-
-    def spawn(self, coroutine: Awaitable[T], name: str) -> asyncio.Task[T]:
-        """Start `coroutine` as a task called `name`."""
-        task: asyncio.Task[T] = asyncio.ensure_future(coroutine)
-        task.set_name(name)
-        self._tasks.add(task)
-        task.add_done_callback(self._finished)
-        return task
-
-    def _finished(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if task.cancelled():
-            return
-        error = task.exception()
-        if error is not None:
-            log.error("task %s failed", task.get_name(), exc_info=error)
-            if self._on_error is not None:
-                self._on_error(task.get_name(), error)
-
-    @property
-    def running(self) -> int:
-        """How many tasks are still running."""
-        return len(self._tasks)
-
-    async def wait_idle(self) -> None:
-        """Wait until every task started so far has finished."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
-
-    async def cancel_all(self) -> None:
-        """Cancel every running task and wait for them to end."""
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
 
 
 class SignalWaker:

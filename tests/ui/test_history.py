@@ -16,10 +16,10 @@ from kickwatch.cli.history_cmd import CSV_FIELDS
 from kickwatch.cli.output import print_csv
 from kickwatch.context import Context
 from kickwatch.domain.status import EventType
+from kickwatch.monitor.supervisor import Supervisor
 from kickwatch.store.repository import StatusChange
 from kickwatch.ui.history import HistoryWindow, parse_day
 from kickwatch.ui.history_model import PAGE_SIZE
-from kickwatch.ui.qtloop import TaskSupervisor
 
 DAY = datetime(2026, 1, 10, 12, 0, tzinfo=UTC)
 
@@ -56,7 +56,7 @@ class Chooser:
 
 @pytest.fixture
 def window(ctx: Context, tmp_path: Path, qloop: Any, qtbot: Any) -> Iterator[HistoryWindow]:
-    tasks = TaskSupervisor()
+    tasks = Supervisor()
     record_history(ctx, "alice", 300, DAY - timedelta(days=20))
     record_history(ctx, "bob", 5, DAY)
     ctx.repository.record_connection_test(True, "ok")

@@ -14,8 +14,8 @@ from PySide6.QtWidgets import QLabel, QLineEdit
 
 from kickwatch.context import Context
 from kickwatch.domain.status import EventType
+from kickwatch.monitor.supervisor import Supervisor
 from kickwatch.ui.bridge import MonitorBridge
-from kickwatch.ui.qtloop import TaskSupervisor
 from kickwatch.ui.settings.dialog import SettingsDialog
 from kickwatch.ui.settings.streamer_model import COLUMNS, STATUS_COLUMN
 from kickwatch.ui.settings.streamers_tab import split_names
@@ -47,7 +47,7 @@ def dialog(
     qloop: Any,
     qtbot: Any,
 ) -> Iterator[SettingsDialog]:
-    tasks = TaskSupervisor()
+    tasks = Supervisor()
     bridge = MonitorBridge(monitor.bus)
     window = SettingsDialog(ctx, monitor, autostart, tasks.spawn, bridge, UTC, confirm)
     qtbot.addWidget(window)
