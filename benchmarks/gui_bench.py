@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import signal
 import statistics
 import subprocess
@@ -28,26 +27,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.machine import describe  # noqa: E402
+
 STREAMERS = 1000
 LIVE_IN_MENU = 200
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def machine() -> str:
-    model = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     from PySide6 import __version__ as pyside
 
-    return (
-        f"{platform.node()} · {model} · {os.cpu_count()} CPUs · Linux {platform.release()} · "
-        f"Python {platform.python_version()} · PySide6 {pyside}"
-    )
+    return describe(f"PySide6 {pyside}")
 
 
 def prepare(home: Path, kick: object) -> None:

@@ -21,8 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import platform
 import signal
 import sqlite3
 import statistics
@@ -37,6 +35,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.machine import describe  # noqa: E402
 from kickwatch.domain.status import EventType  # noqa: E402
 from kickwatch.monitor import events as ev  # noqa: E402
 from tests.fakekick import FakeKick  # noqa: E402
@@ -48,18 +47,7 @@ BURST = 10_000
 
 
 def machine() -> str:
-    model = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (
-        f"{platform.node()} · {model} · {os.cpu_count()} CPUs · Linux {platform.release()} · "
-        f"Python {platform.python_version()} · SQLite {sqlite3.sqlite_version}"
-    )
+    return describe(f"SQLite {sqlite3.sqlite_version}")
 
 
 def percentile(values: list[float], fraction: float) -> float:

@@ -17,6 +17,8 @@ bundle="$repo/dist/kickwatch"
 seconds=${KICKWATCH_SMOKE_SECONDS:-8}
 fail() { echo "check-bundle: FAIL: $*" >&2; exit 1; }
 step() { echo "check-bundle: $*"; }
+# shellcheck source=smoke.sh
+source "$repo/packaging/smoke.sh"
 
 if [ "${KICKWATCH_SKIP_BUILD:-0}" != 1 ]; then
     packaging/build.sh
@@ -52,27 +54,8 @@ KICKWATCH_BUNDLE_SELFTEST=1 "$bundle/kickwatch" >"$tmp/selftest.log" 2>&1 || rc=
 sed 's/^/  /' "$tmp/selftest.log"
 [ "$rc" -eq 0 ] || fail "bundle self-test failed ($rc)"
 
-step "kickwatch doctor"
-set +e
-doctor=$("$bundle/kickwatch" doctor 2>&1)
-rc=$?
-set -e
-echo "$doctor" | sed 's/^/  /'
-if echo "$doctor" | grep -q "invalid choice: 'doctor'"; then
-    fail "this kickwatch has no 'doctor' command yet"
-fi
-[ "$rc" -eq 0 ] || fail "kickwatch doctor exited $rc"
-
-step "starting the app offscreen for ${seconds} s"
-set +e
-QT_QPA_PLATFORM=offscreen timeout "$seconds" "$bundle/kickwatch" >"$tmp/app.log" 2>&1
-rc=$?
-set -e
-if [ "$rc" -ne 124 ]; then
-    sed 's/^/  /' "$tmp/app.log" >&2
-    fail "the app exited with $rc before ${seconds} s (expected to be still running)"
-fi
-step "the app was still running after ${seconds} s"
+smoke_doctor "$bundle/kickwatch"
+smoke_app_starts "$bundle/kickwatch"
 
 size=$(du -sh "$bundle" | cut -f1)
 compressed=$(tar -C "$repo/dist" -czf - kickwatch | wc -c)

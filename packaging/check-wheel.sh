@@ -22,6 +22,8 @@ else
 fi
 fail() { echo "check-wheel: FAIL: $*" >&2; exit 1; }
 step() { echo "check-wheel: $*"; }
+# shellcheck source=smoke.sh
+source "$repo/packaging/smoke.sh"
 
 version=$("$python" -c 'import tomllib,sys; print(tomllib.load(open("pyproject.toml","rb"))["project"]["version"])')
 
@@ -81,25 +83,6 @@ icon_path(); icon_path(256); [tray_icon_path(s) for s in TrayState]
 print(f"  {len(files)} resources under {resources_dir()}")
 PY
 
-step "kickwatch doctor"
-set +e
-doctor=$("$kickwatch" doctor 2>&1)
-rc=$?
-set -e
-echo "$doctor" | sed 's/^/  /'
-if echo "$doctor" | grep -q "invalid choice: 'doctor'"; then
-    fail "this kickwatch has no 'doctor' command yet"
-fi
-[ "$rc" -eq 0 ] || fail "kickwatch doctor exited $rc"
-
-step "starting the app offscreen for ${seconds} s"
-set +e
-QT_QPA_PLATFORM=offscreen timeout "$seconds" "$kickwatch" >"$tmp/app.log" 2>&1
-rc=$?
-set -e
-if [ "$rc" -ne 124 ]; then
-    sed 's/^/  /' "$tmp/app.log" >&2
-    fail "the app exited with $rc before ${seconds} s (expected to be still running)"
-fi
-step "the app was still running after ${seconds} s"
+smoke_doctor "$kickwatch"
+smoke_app_starts "$kickwatch"
 step "passed"

@@ -7,21 +7,8 @@ from typing import Any
 
 from kickwatch.cli.output import print_csv, print_json, print_table
 from kickwatch.domain.errors import ValidationError
+from kickwatch.domain.records import HISTORY_FIELDS
 from kickwatch.domain.status import EventType
-
-CSV_FIELDS = [
-    "id",
-    "streamer",
-    "streamer_id",
-    "event_type",
-    "previous_status",
-    "new_status",
-    "kick_event_id",
-    "event_timestamp",
-    "received_timestamp",
-    "processed_timestamp",
-    "event_data",
-]
 
 
 def register(commands: Any) -> None:
@@ -61,7 +48,9 @@ def run_history(args: argparse.Namespace) -> int:
     if args.json:
         print_json([event.as_json() for event in events])
     elif args.csv:
-        print_csv(CSV_FIELDS, [[event.as_json()[f] for f in CSV_FIELDS] for event in events])
+        print_csv(
+            HISTORY_FIELDS, [[event.as_json()[f] for f in HISTORY_FIELDS] for event in events]
+        )
     elif not events:
         print("no events recorded for this filter")
     else:

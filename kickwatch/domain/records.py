@@ -46,6 +46,22 @@ class StreamerRecord:
         return f"https://kick.com/{self.slug or self.username}"
 
 
+# The columns of `history --json/--csv` and of the history window's export, in this order.
+HISTORY_FIELDS = (
+    "id",
+    "streamer",
+    "streamer_id",
+    "event_type",
+    "previous_status",
+    "new_status",
+    "kick_event_id",
+    "event_timestamp",
+    "received_timestamp",
+    "processed_timestamp",
+    "event_data",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class StatusEventRecord:
     """One stored status event, with the username of its streamer for display."""

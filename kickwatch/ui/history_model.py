@@ -25,9 +25,8 @@ from PySide6.QtCore import (
     Signal,
 )
 
-from kickwatch.cli.history_cmd import CSV_FIELDS
 from kickwatch.cli.output import print_csv
-from kickwatch.domain.records import StatusEventRecord
+from kickwatch.domain.records import HISTORY_FIELDS, StatusEventRecord
 from kickwatch.domain.status import EventType
 from kickwatch.store.repository import Repository
 from kickwatch.ui.qtloop import run_blocking
@@ -189,7 +188,7 @@ def export_csv(repository: Repository, history_filter: HistoryFilter, path: Path
     offset = 0
     while True:
         page = repository.event_history(**history_filter.query(), limit=5000, offset=offset)
-        rows.extend([event.as_json()[f] for f in CSV_FIELDS] for event in page)
+        rows.extend([event.as_json()[f] for f in HISTORY_FIELDS] for event in page)
         offset += len(page)
         if len(page) < 5000:
             break
@@ -197,7 +196,7 @@ def export_csv(repository: Repository, history_filter: HistoryFilter, path: Path
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            print_csv(CSV_FIELDS, rows, out=handle)
+            print_csv(HISTORY_FIELDS, rows, out=handle)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

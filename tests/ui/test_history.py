@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from kickwatch.cli.history_cmd import CSV_FIELDS
 from kickwatch.cli.output import print_csv
 from kickwatch.context import Context
+from kickwatch.domain.records import HISTORY_FIELDS
 from kickwatch.domain.status import EventType
 from kickwatch.monitor.supervisor import Supervisor
 from kickwatch.store.repository import StatusChange
@@ -153,11 +153,13 @@ def test_export_writes_every_matching_event_like_the_cli(
     text = path.read_text(encoding="utf-8")
     rows = list(csv.DictReader(io.StringIO(text)))
     assert len(rows) == 600  # all of them, not only the loaded page
-    assert list(rows[0]) == CSV_FIELDS
+    assert tuple(rows[0]) == HISTORY_FIELDS
     assert {r["streamer"] for r in rows} == {"alice"}
     expected = io.StringIO()
     events = ctx.repository.event_history(username="alice")
-    print_csv(CSV_FIELDS, [[e.as_json()[f] for f in CSV_FIELDS] for e in events], out=expected)
+    print_csv(
+        HISTORY_FIELDS, [[e.as_json()[f] for f in HISTORY_FIELDS] for e in events], out=expected
+    )
     assert text == expected.getvalue()
 
 
