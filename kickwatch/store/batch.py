@@ -117,7 +117,7 @@ class Batch:
             )
             self.known_event_ids.update(str(row.kick_event_id) for row in query)
         self.touched: set[int] = set()
-        self.fresh: list[tuple[int, StatusEvent]] = []
+        self.fresh: list[tuple[int, _Inserted]] = []
 
     def observe(self, item: StatusObservation) -> None:
         row = self.streamers.get(item.streamer_id)
@@ -309,11 +309,11 @@ class Batch:
         at = change.event_timestamp
         assert at is not None
         natural = Status.OFFLINE if change.event_type is EventType.STREAM_START else Status.ONLINE
-        event = self._insert(
+        inserted = self._insert(
             row, change.event_type, natural, at, broadcast, change=change, synthetic=False
         )
         self._relink(row, at)
-        event = StatusEvent.get_by_id(event.id)  # re-read: the relink changed it
+        event = StatusEvent.get_by_id(inserted.id)  # re-read: the relink changed it
         event.streamer = row
         self.result.history.append(to_event_record(event))
 
@@ -370,7 +370,7 @@ class Batch:
         *,
         change: StatusChange | None = None,
         synthetic: bool = True,
-    ) -> StatusEvent:
+    ) -> _Inserted:
         received = change.received_timestamp if change is not None else self.now
         data: dict[str, Any] = dict(change.event_data) if change is not None else {}
         if synthetic:
@@ -392,7 +392,7 @@ class Batch:
         params = [_INSERT_FIELDS[name].db_value(values[name]) for name in _INSERT_COLUMNS]
         cursor = self.database.handle.execute_sql(self.sql.insert_event, params)
         new_id = cursor.lastrowid if self.database.dialect == "sqlite" else cursor.fetchone()[0]
-        return StatusEvent(id=new_id, **values)
+        return _Inserted(int(new_id), values)
 
     def _set_current(
         self,
@@ -423,11 +423,34 @@ class Batch:
             params = [_UPDATE_FIELDS[name].db_value(getattr(row, name)) for name in _UPDATE_COLUMNS]
             self.database.handle.execute_sql(self.sql.update_streamer, [*params, row.id])
         records = {sid: to_streamer_record(self.streamers[sid]) for sid in self.touched}
-        for streamer_id, event in self.fresh:
-            event.streamer = self.streamers[streamer_id]
-            self.result.applied.append(
-                AppliedChange(streamer=records[streamer_id], event=to_event_record(event))
-            )
+        for streamer_id, inserted in self.fresh:
+            event = inserted.record(self.streamers[streamer_id].username)
+            self.result.applied.append(AppliedChange(streamer=records[streamer_id], event=event))
+
+
+@dataclass(frozen=True, slots=True)
+class _Inserted:
+    """A row this batch wrote: its id and the values it was written with."""
+
+    id: int
+    values: dict[str, Any]
+
+    def record(self, username: str) -> StatusEventRecord:
+        """The committed row as a record, without reading it back."""
+        v = self.values
+        return StatusEventRecord(
+            id=self.id,
+            streamer_id=v["streamer"],
+            streamer=username,
+            event_type=EventType(v["event_type"]),
+            previous_status=Status(v["previous_status"]),
+            new_status=Status(v["new_status"]),
+            kick_event_id=v["kick_event_id"],
+            event_timestamp=v["event_timestamp"],
+            received_timestamp=v["received_timestamp"],
+            processed_timestamp=v["processed_timestamp"],
+            event_data=v["event_data"],
+        )
 
 
 def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:

@@ -101,6 +101,8 @@ def _connect_sqlite(path: Path, url: str) -> Database:
             "foreign_keys": 1,
             "busy_timeout": BUSY_TIMEOUT_MS,
             "synchronous": "normal",
+            "cache_size": -32000,
+            "temp_store": "memory",
         },
         check_same_thread=False,
         timeout=BUSY_TIMEOUT_MS / 1000,
