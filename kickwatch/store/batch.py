@@ -28,6 +28,14 @@ from kickwatch.store.convert import (
 )
 from kickwatch.store.database import Database
 from kickwatch.store.models import StatusEvent, Streamer
+from kickwatch.store.statements import (
+    INSERT_COLUMNS,
+    INSERT_FIELDS,
+    UPDATE_COLUMNS,
+    UPDATE_FIELDS,
+    Inserted,
+    statements_for,
+)
 from kickwatch.store.timeline import (
     BROADCAST_TOLERANCE,
     Broadcast,
@@ -99,7 +107,7 @@ class Batch:
         result: BatchResult,
     ) -> None:
         self.database = database
-        self.sql = _sql_for(database.dialect)
+        self.sql = statements_for(database.dialect)
         self.now = clock.now()
         self.result = result
         ids = {item.streamer_id for item in items}
@@ -117,7 +125,7 @@ class Batch:
             )
             self.known_event_ids.update(str(row.kick_event_id) for row in query)
         self.touched: set[int] = set()
-        self.fresh: list[tuple[int, _Inserted]] = []
+        self.fresh: list[tuple[int, Inserted]] = []
 
     def observe(self, item: StatusObservation) -> None:
         row = self.streamers.get(item.streamer_id)
@@ -370,7 +378,7 @@ class Batch:
         *,
         change: StatusChange | None = None,
         synthetic: bool = True,
-    ) -> _Inserted:
+    ) -> Inserted:
         received = change.received_timestamp if change is not None else self.now
         data: dict[str, Any] = dict(change.event_data) if change is not None else {}
         if synthetic:
@@ -389,10 +397,10 @@ class Batch:
             "broadcast_started_at": broadcast.started_at,
             "synthetic": synthetic,
         }
-        params = [_INSERT_FIELDS[name].db_value(values[name]) for name in _INSERT_COLUMNS]
+        params = [INSERT_FIELDS[name].db_value(values[name]) for name in INSERT_COLUMNS]
         cursor = self.database.handle.execute_sql(self.sql.insert_event, params)
         new_id = cursor.lastrowid if self.database.dialect == "sqlite" else cursor.fetchone()[0]
-        return _Inserted(int(new_id), values)
+        return Inserted(int(new_id), values)
 
     def _set_current(
         self,
@@ -420,7 +428,7 @@ class Batch:
         for streamer_id in self.touched:
             row = self.streamers[streamer_id]
             row.updated_at = max(self.now, row.created_at)
-            params = [_UPDATE_FIELDS[name].db_value(getattr(row, name)) for name in _UPDATE_COLUMNS]
+            params = [UPDATE_FIELDS[name].db_value(getattr(row, name)) for name in UPDATE_COLUMNS]
             self.database.handle.execute_sql(self.sql.update_streamer, [*params, row.id])
         records = {sid: to_streamer_record(self.streamers[sid]) for sid in self.touched}
         for streamer_id, inserted in self.fresh:
@@ -428,91 +436,6 @@ class Batch:
             self.result.applied.append(AppliedChange(streamer=records[streamer_id], event=event))
 
 
-@dataclass(frozen=True, slots=True)
-class _Inserted:
-    """A row this batch wrote: its id and the values it was written with."""
-
-    id: int
-    values: dict[str, Any]
-
-    def record(self, username: str) -> StatusEventRecord:
-        """The committed row as a record, without reading it back."""
-        v = self.values
-        return StatusEventRecord(
-            id=self.id,
-            streamer_id=v["streamer"],
-            streamer=username,
-            event_type=EventType(v["event_type"]),
-            previous_status=Status(v["previous_status"]),
-            new_status=Status(v["new_status"]),
-            kick_event_id=v["kick_event_id"],
-            event_timestamp=v["event_timestamp"],
-            received_timestamp=v["received_timestamp"],
-            processed_timestamp=v["processed_timestamp"],
-            event_data=v["event_data"],
-        )
-
-
 def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
     for start in range(0, len(values), _ID_CHUNK):
         yield values[start : start + _ID_CHUNK]
-
-
-_INSERT_COLUMNS = (
-    "streamer",
-    "event_type",
-    "previous_status",
-    "new_status",
-    "kick_event_id",
-    "event_timestamp",
-    "received_timestamp",
-    "processed_timestamp",
-    "event_data",
-    "livestream_id",
-    "broadcast_started_at",
-    "synthetic",
-)
-_INSERT_FIELDS = {name: StatusEvent._meta.fields[name] for name in _INSERT_COLUMNS}
-# The streamer's state that a batch changes; nothing a person edits (names, preferences).
-_UPDATE_COLUMNS = (
-    "status",
-    "last_seen_online",
-    "last_status_update",
-    "current_broadcast_started_at",
-    "current_livestream_id",
-    "current_title",
-    "current_category",
-    "current_viewers",
-    "updated_at",
-)
-_UPDATE_FIELDS = {name: Streamer._meta.fields[name] for name in _UPDATE_COLUMNS}
-
-
-@dataclass(frozen=True, slots=True)
-class _Sql:
-    insert_event: str
-    update_streamer: str
-    same_broadcast: str
-    delete_event: str
-
-
-def _sql_for(dialect: str) -> _Sql:
-    """The hot statements, prepared once per engine (the drivers cache them)."""
-    mark = "?" if dialect == "sqlite" else "%s"
-    columns = ", ".join(_INSERT_FIELDS[name].column_name for name in _INSERT_COLUMNS)
-    marks = ", ".join(mark for _ in _INSERT_COLUMNS)
-    insert = f"INSERT INTO status_event ({columns}) VALUES ({marks})"
-    if dialect != "sqlite":
-        insert += " RETURNING id"
-    sets = ", ".join(f"{_UPDATE_FIELDS[name].column_name} = {mark}" for name in _UPDATE_COLUMNS)
-    same_broadcast = (
-        "SELECT id, synthetic, livestream_id, broadcast_started_at, event_timestamp"
-        f" FROM status_event WHERE streamer_id = {mark} AND event_type = {mark}"
-        f" AND (livestream_id = {mark} OR broadcast_started_at BETWEEN {mark} AND {mark})"
-    )
-    return _Sql(
-        insert,
-        f"UPDATE streamer SET {sets} WHERE id = {mark}",
-        same_broadcast,
-        f"DELETE FROM status_event WHERE id = {mark}",
-    )
