@@ -7,7 +7,6 @@ constraints), the command line and the settings dialog apply them to what a pers
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
 
 from kickwatch.domain.errors import ValidationError
 
@@ -16,8 +15,6 @@ SENSITIVE_WORDS = ("secret", "password", "token")
 _KEY = re.compile(r"^([a-z]+)\.([a-z0-9_]+)$")
 _USERNAME = re.compile(r"^[a-z0-9_-]{1,50}$")
 _URL_PREFIX = re.compile(r"^(?:https?://)?(?:www\.)?kick\.com/", re.IGNORECASE)
-# Clocks of two machines disagree a little; beyond this a timestamp is "in the future".
-FUTURE_TOLERANCE = timedelta(seconds=5)
 
 
 def normalize_username(text: str) -> str:
@@ -85,9 +82,3 @@ def is_sensitive(key: str) -> bool:
     """Whether a key names a secret that must be stored encrypted."""
     lowered = key.lower()
     return any(word in lowered for word in SENSITIVE_WORDS)
-
-
-def not_in_future(field: str, value: datetime | None, now: datetime) -> None:
-    """Raise ValidationError when `value` lies beyond `now` (with a small tolerance)."""
-    if value is not None and value > now + FUTURE_TOLERANCE:
-        raise ValidationError(field, f"cannot be in the future ({value.isoformat()})")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import httpx
 
 from kickwatch.context import Context
-from kickwatch.domain.errors import KickwatchError
+from kickwatch.domain.errors import AlreadyExistsError, KickwatchError
 from kickwatch.domain.events import ChannelInfo
 from kickwatch.domain.records import StreamerRecord
 from kickwatch.kick.endpoints import Endpoints
@@ -90,8 +90,6 @@ def add_by_names(
             for name in names:
                 existing = ctx.repository.get_by_username(name)
                 if existing is not None:
-                    from kickwatch.domain.errors import AlreadyExistsError
-
                     outcomes.append(
                         AddOutcome(name, error=AlreadyExistsError(f"{name} is already monitored"))
                     )

@@ -24,10 +24,11 @@ import httpx
 import peewee
 
 from kickwatch.context import Context
-from kickwatch.domain.errors import KickwatchError
+from kickwatch.domain.errors import AlreadyExistsError, KickwatchError
 from kickwatch.domain.events import StreamEvent
 from kickwatch.domain.records import StreamerRecord
 from kickwatch.domain.status import EventType, Status
+from kickwatch.domain.validation import normalize_username
 from kickwatch.kick.errors import KickBlockedError
 from kickwatch.kick.pusher import PusherOptions
 from kickwatch.kick.pusher_pool import PusherPool
@@ -177,9 +178,6 @@ class Monitor:
 
     async def lookup_and_add(self, name: str) -> StreamerRecord:
         """Look a name up on Kick, store it and start watching it."""
-        from kickwatch.domain.errors import AlreadyExistsError
-        from kickwatch.domain.validation import normalize_username
-
         username = normalize_username(name)
         if await self._read(self.ctx.repository.get_by_username, username) is not None:
             raise AlreadyExistsError(f"{username} is already monitored")
@@ -238,10 +236,11 @@ class Monitor:
     # -- writer results --------------------------------------------------------------------
 
     def _on_committed(self, result: BatchResult) -> None:
+        for record in result.streamers:  # the stored state replaces what was in memory
+            if record.is_active and record.id in self._streamers:
+                self._track(record)
         for applied in result.applied:
             record = applied.streamer
-            if record.is_active:
-                self._track(record)
             reason = applied.event.event_data.get("reconcile")
             initial = reason == ReconcileReason.STARTUP
             after_resume = reason == ReconcileReason.RESUME
@@ -352,8 +351,7 @@ class Monitor:
         items = changes_from_snapshots(current, snapshots, observed_at, reason)
         self._submit(items)
         if self._writer is not None:
-            await self._writer.flush(10.0)
-        await self._load_streamers()
+            await self._writer.flush(10.0)  # the committed state is in memory after this
         self.last_check = observed_at
         self._blocked_reported = False  # a later block is news again
         self.bus.publish(ev.ReconcileCompleted(observed_at, len(streamers)))

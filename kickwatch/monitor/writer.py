@@ -179,10 +179,12 @@ class DbWriter:
             if self.outage_since is not None:
                 self.outage_since = None
                 self._loop.call_soon_threadsafe(self._callbacks.recovered, len(batch))
+            # Queue the result before reporting idle, so a `flush()` returns only after the loop
+            # has seen it.
+            self._loop.call_soon_threadsafe(self._callbacks.committed, result)
             with self._condition:
                 self._in_flight = 0
                 self._condition.notify_all()
-            self._loop.call_soon_threadsafe(self._callbacks.committed, result)
 
     def _write(self, batch: list[Item]) -> BatchResult:
         try:

@@ -18,7 +18,7 @@ from typing import Any
 from kickwatch.domain.clock import Clock, utc
 from kickwatch.domain.errors import ValidationError
 from kickwatch.domain.records import StatusEventRecord, StreamerRecord, iso
-from kickwatch.domain.status import EventType, Status
+from kickwatch.domain.status import EventType, Status, status_after, transition_for
 from kickwatch.store.convert import (
     current_broadcast,
     row_broadcast,
@@ -39,7 +39,6 @@ from kickwatch.store.statements import (
 from kickwatch.store.timeline import (
     BROADCAST_TOLERANCE,
     Broadcast,
-    status_of,
     synthetic_start_time,
 )
 
@@ -91,6 +90,7 @@ class BatchResult:
 
     applied: list[AppliedChange] = field(default_factory=list)
     history: list[StatusEventRecord] = field(default_factory=list)
+    streamers: list[StreamerRecord] = field(default_factory=list)  # every one changed, as stored
     duplicates: int = 0
     unchanged: int = 0
     missing_streamers: int = 0
@@ -296,8 +296,9 @@ class Batch:
         """The common case: the event is newer than everything stored for this streamer."""
         at = change.event_timestamp
         assert at is not None
-        target = status_of(change.event_type)
-        if target == row.status:
+        target = status_after(change.event_type)
+        if transition_for(Status(row.status), change.event_type) is None:
+            # A repeat of the current status: the opposite event was missed, a stand-in fills it.
             if change.event_type is EventType.STREAM_START:
                 self._insert(row, EventType.STREAM_END, Status.ONLINE, at, current_broadcast(row))
             else:
@@ -347,9 +348,10 @@ class Batch:
         running_broadcast = Broadcast() if before is None else row_broadcast(before)
         last_at = None if before is None else before.event_timestamp
         for event in rows:
-            target = status_of(event.event_type)
+            event_type = EventType(event.event_type)
+            target = status_after(event_type)
             broadcast = row_broadcast(event)
-            if target == running:
+            if transition_for(running, event_type) is None:
                 if target == Status.ONLINE:
                     self._insert(
                         row,
@@ -387,7 +389,7 @@ class Batch:
             "streamer": row.id,
             "event_type": event_type,
             "previous_status": previous,
-            "new_status": status_of(event_type),
+            "new_status": status_after(event_type),
             "kick_event_id": change.kick_event_id if change is not None else None,
             "event_timestamp": at,
             "received_timestamp": max(received, at),
@@ -410,7 +412,7 @@ class Batch:
         broadcast: Broadcast,
         change: StatusChange,
     ) -> None:
-        row.status = status_of(event_type)
+        row.status = status_after(event_type)
         row.last_status_update = at
         if event_type is EventType.STREAM_START:
             row.current_broadcast_started_at = broadcast.started_at
@@ -431,6 +433,7 @@ class Batch:
             params = [UPDATE_FIELDS[name].db_value(getattr(row, name)) for name in UPDATE_COLUMNS]
             self.database.handle.execute_sql(self.sql.update_streamer, [*params, row.id])
         records = {sid: to_streamer_record(self.streamers[sid]) for sid in self.touched}
+        self.result.streamers = list(records.values())
         for streamer_id, inserted in self.fresh:
             event = inserted.record(self.streamers[streamer_id].username)
             self.result.applied.append(AppliedChange(streamer=records[streamer_id], event=event))

@@ -13,8 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from kickwatch.domain.status import EventType, Status
-
 # Pusher `created_at` and the official `started_at` name the same instant in different formats.
 BROADCAST_TOLERANCE = timedelta(seconds=10)
 ONE_TICK = timedelta(microseconds=1)
@@ -64,8 +62,3 @@ def synthetic_start_time(
     if started is not None and started < end_at and (after is None or started > after):
         return started
     return end_at - ONE_TICK
-
-
-def status_of(event_type: EventType | str) -> Status:
-    """The status after a start or end."""
-    return Status.ONLINE if str(event_type) == EventType.STREAM_START else Status.OFFLINE

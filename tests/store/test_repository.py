@@ -238,12 +238,16 @@ def test_observations_set_initial_offline_and_live_details_without_events(store:
     beta = add(store, "beta", 2, 102)
     store.repository.apply_changes([change(store, beta, START, 5, 1)])
     store.clock.advance(30)
-    store.repository.apply_changes(
+    result = store.repository.apply_changes(
         [
             StatusObservation(alpha.id, False, store.clock.now()),
             StatusObservation(beta.id, True, store.clock.now(), title="hi", viewers=42),
         ]
     )
+    assert sorted((s.username, s.status, s.current_title) for s in result.streamers) == [
+        ("alpha", Status.OFFLINE, None),
+        ("beta", Status.ONLINE, "hi"),
+    ]
     a = store.repository.get_by_username("alpha")
     b = store.repository.get_by_username("beta")
     assert a is not None and a.status is Status.OFFLINE and a.last_status_update is None
