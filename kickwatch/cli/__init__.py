@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
 import traceback
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as time_of_day
 from pathlib import Path
 
 from kickwatch import __version__
@@ -58,12 +60,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
 def parse_time(text: str) -> datetime:
-    """An ISO 8601 date or time for --since/--until; naive means UTC."""
+    """An ISO 8601 date or time for --since; a date alone is the start of that local day."""
+    return _parse_time(text, end_of_day=False)
+
+
+def parse_until(text: str) -> datetime:
+    """An ISO 8601 date or time for --until; a date alone is the end of that local day."""
+    return _parse_time(text, end_of_day=True)
+
+
+def _parse_time(text: str, *, end_of_day: bool) -> datetime:
+    """A time as aware UTC: a time without an offset is UTC, a date without a time is the
+    whole day in the local time zone (its first or its last microsecond)."""
     value = text.strip()
     try:
+        if _DATE_ONLY.match(value):
+            day = date.fromisoformat(value)
+            if end_of_day:
+                start = datetime.combine(day + timedelta(days=1), time_of_day()).astimezone()
+                return (start - timedelta(microseconds=1)).astimezone(UTC)
+            return datetime.combine(day, time_of_day()).astimezone().astimezone(UTC)
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+    except (ValueError, OverflowError):
         raise argparse.ArgumentTypeError(
             f"{text!r} is not an ISO 8601 date or time (e.g. 2026-11-25 or 2026-11-25T18:00Z)"
         ) from None

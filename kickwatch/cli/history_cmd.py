@@ -13,17 +13,45 @@ from kickwatch.domain.status import EventType
 
 def register(commands: Any) -> None:
     """Add `history` to the parser."""
-    from kickwatch.cli import parse_time
+    from kickwatch.cli import parse_time, parse_until
 
-    history = commands.add_parser("history", help="show recorded status changes")
-    history.add_argument("name", nargs="?", metavar="USERNAME")
-    history.add_argument("--since", type=parse_time, metavar="ISO8601")
-    history.add_argument("--until", type=parse_time, metavar="ISO8601")
-    history.add_argument("--type", choices=[t.value for t in EventType], dest="event_type")
-    history.add_argument("--limit", type=int, default=None, metavar="N")
+    history = commands.add_parser(
+        "history",
+        help="show recorded status changes",
+        description="Recorded status changes, newest first. A time without an offset is UTC; "
+        "a date without a time is the whole day in your local time zone.",
+    )
+    history.add_argument(
+        "name", nargs="?", metavar="USERNAME", help="only this streamer (default: everyone)"
+    )
+    history.add_argument(
+        "--since",
+        type=parse_time,
+        metavar="ISO8601",
+        help="from this time on; a date alone: from the start of that local day",
+    )
+    history.add_argument(
+        "--until",
+        type=parse_until,
+        metavar="ISO8601",
+        help="up to this time; a date alone: to the end of that local day (inclusive)",
+    )
+    history.add_argument(
+        "--type",
+        choices=[t.value for t in EventType],
+        dest="event_type",
+        help="only events of this type",
+    )
+    history.add_argument(
+        "--limit",
+        type=int,
+        default=None,
+        metavar="N",
+        help="at most N events (default: 50 in the table, all with --json or --csv)",
+    )
     fmt = history.add_mutually_exclusive_group()
-    fmt.add_argument("--json", action="store_true", help="JSON output")
-    fmt.add_argument("--csv", action="store_true", help="CSV output")
+    fmt.add_argument("--json", action="store_true", help="JSON output (one array)")
+    fmt.add_argument("--csv", action="store_true", help="CSV output with a header row")
     history.set_defaults(handler=run_history)
 
 

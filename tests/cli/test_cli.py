@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from kickwatch.domain.clock import SystemClock
 from kickwatch.domain.status import EventType
 from kickwatch.store import Repository, StatusChange, open_database
 from tests.cli.helpers import Cli, make_cli
+from tests.clock import ManualClock
 
 SECRET = "cli-s3cret-never-printed"
 
@@ -33,24 +33,28 @@ def assert_clean_error(result, code: int, *fragments: str) -> None:  # type: ign
         assert fragment in lines[0]
 
 
+# The history tests run at a fixed instant in the past, so they mean the same at any hour.
+NOW = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
+
+
 def seed_events(cli: Cli) -> None:
-    """Record a broadcast of alpha and a start of beta through the repository."""
+    """Record a broadcast of alpha (8 and 9 March, 09:00 UTC) and a start of beta (10 March,
+    08:00 UTC) through the repository, on a clock stopped at `NOW`."""
     database = open_database(str(cli.home / "kickwatch.db"))
-    repo = Repository(database, SystemClock())
+    repo = Repository(database, ManualClock(NOW))
     alpha = repo.get_by_username("alpha")
     beta = repo.get_by_username("beta")
     assert alpha is not None and beta is not None
-    now = datetime.now(UTC)
     repo.apply_changes(
         [
             StatusChange(
-                alpha.id, EventType.STREAM_START, now, now - timedelta(days=2), "1:1:start", "1"
+                alpha.id, EventType.STREAM_START, NOW, NOW - timedelta(days=2), "1:1:start", "1"
             ),
             StatusChange(
-                alpha.id, EventType.STREAM_END, now, now - timedelta(days=1), "1:1:end", "1"
+                alpha.id, EventType.STREAM_END, NOW, NOW - timedelta(days=1), "1:1:end", "1"
             ),
             StatusChange(
-                beta.id, EventType.STREAM_START, now, now - timedelta(hours=1), "2:7:start", "7"
+                beta.id, EventType.STREAM_START, NOW, NOW - timedelta(hours=1), "2:7:start", "7"
             ),
         ]
     )
@@ -174,11 +178,9 @@ def test_history_filters_and_formats(cli: Cli) -> None:
     assert events[0]["event_timestamp"].endswith("Z")
     only_alpha = json.loads(cli("history", "alpha", "--json").stdout)
     assert {e["streamer"] for e in only_alpha} == {"alpha"}
-    since = (datetime.now(UTC) - timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    recent = json.loads(cli("history", "--since", since, "--json").stdout)
+    recent = json.loads(cli("history", "--since", "2026-03-10T06:00:00Z", "--json").stdout)
     assert [e["kick_event_id"] for e in recent] == ["2:7:start"]
-    until = (datetime.now(UTC) - timedelta(hours=36)).date().isoformat()
-    old = json.loads(cli("history", "--until", until, "--json").stdout)
+    old = json.loads(cli("history", "--until", "2026-03-09T08:59Z", "--json").stdout)
     assert [e["kick_event_id"] for e in old] == ["1:1:start"]
     ends = json.loads(cli("history", "--type", "stream_end", "--json").stdout)
     assert [e["kick_event_id"] for e in ends] == ["1:1:end"]
@@ -188,6 +190,50 @@ def test_history_filters_and_formats(cli: Cli) -> None:
     assert rows[0]["streamer"] == "beta"
     table = cli("history").stdout
     assert "unknown → online" in table and "online → offline" in table
+
+
+@pytest.mark.parametrize(
+    ("zone", "args", "expected"),
+    [
+        # In UTC, 9 March holds alpha's end; the 8th holds alpha's start, to its last second.
+        ("UTC", ("--since", "2026-03-09", "--until", "2026-03-09"), ["1:1:end"]),
+        ("UTC", ("--until", "2026-03-08"), ["1:1:start"]),
+        ("UTC", ("--since", "2026-03-10"), ["2:7:start"]),
+        # In Honolulu (UTC-10) the 9th runs from 10:00 UTC on the 9th to 09:59 UTC on the
+        # 10th: beta's start (08:00 UTC on the 10th) is in it, alpha's end (09:00 on the 9th) not.
+        (
+            "Pacific/Honolulu",
+            ("--since", "2026-03-09", "--until", "2026-03-09"),
+            ["2:7:start"],
+        ),
+        ("Pacific/Honolulu", ("--since", "2026-03-10"), []),
+    ],
+)
+def test_history_date_without_time_means_the_whole_local_day(
+    tmp_path: Path, zone: str, args: tuple[str, ...], expected: list[str]
+) -> None:
+    cli = make_cli(tmp_path / "home", TZ=zone)
+    cli("add", "alpha", "--user-id", "1")
+    cli("add", "beta", "--user-id", "2")
+    seed_events(cli)
+    result = cli("history", *args, "--json")
+    assert result.returncode == 0, result.stderr
+    assert [e["kick_event_id"] for e in json.loads(result.stdout)] == expected
+
+
+def test_history_help_explains_every_option(cli: Cli) -> None:
+    text = cli("history", "--help").stdout
+    assert "local time zone" in text
+    assert "default: 50" in text
+    for words in (
+        "from the start of that local day",
+        "to the end of that local day",
+        "only events of this type",
+        "only this streamer",
+        "JSON output",
+        "CSV output",
+    ):
+        assert words in " ".join(text.split()), words
 
 
 def test_secrets_are_masked_everywhere_and_encrypted_at_rest(cli: Cli) -> None:
