@@ -89,6 +89,21 @@ def _player(key: str, text: str) -> str:
     return value
 
 
+_HOST_PATTERN = re.compile(
+    r"(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*"
+)
+
+
+def _hosts(key: str, text: str) -> str:
+    names = [part.strip().lower().rstrip(".") for part in text.replace(",", " ").split()]
+    for name in names:
+        if not _HOST_PATTERN.fullmatch(name):
+            raise ValidationError(
+                key, f"must be host names such as images.example.com, not {name!r}"
+            )
+    return ",".join(names)
+
+
 def _instant(key: str, text: str) -> str:
     value = text.strip()
     if not value:
@@ -170,6 +185,13 @@ SPECS: tuple[SettingSpec, ...] = (
         "",
         _player,
         "Command to open a stream, e.g. streamlink {url} best (empty: the browser)",
+    ),
+    SettingSpec(
+        "system.avatar_hosts",
+        "",
+        _hosts,
+        "More hosts avatars may come from, comma-separated (*.example.com for subdomains); "
+        "https only, Kick's own image hosts are always allowed",
     ),
     SettingSpec("system.paused_until", "", _instant, "Notifications paused until (ISO 8601)"),
     SettingSpec("system.start_at_login", False, _boolean, "Start kickwatch at login"),

@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         from kickwatch.monitor.monitor import build_monitor
         from kickwatch.platform.notifier import notifier_for_platform
         from kickwatch.ui.app import KickwatchApp
-        from kickwatch.ui.avatars import AvatarCache
+        from kickwatch.ui.avatars import AvatarCache, AvatarPolicy
 
         try:
             ctx = open_context(args.db)
@@ -86,7 +86,12 @@ def run(args: argparse.Namespace) -> int:
             notifier_for_platform("kickwatch", app_icon),
             tray_available=tray is not None,
             tray=tray,
-            avatars=AvatarCache(http, ctx.paths.data_dir / "avatars", app_icon),
+            avatars=AvatarCache(
+                http,
+                ctx.paths.data_dir / "avatars",
+                app_icon,
+                lambda: AvatarPolicy.with_extra_hosts(ctx.settings.get("system.avatar_hosts")),
+            ),
         )
         instance.activation_requested.connect(app.show_settings)
         qapp.commitDataRequest.connect(lambda _manager: app.request_quit())
