@@ -1,4 +1,9 @@
-"""The `kickwatch` command: the tray app with no arguments, the command line otherwise."""
+"""The `kickwatch` command: the tray app with no arguments, the command line otherwise.
+
+The process's umask is made private (0o077) before anything else runs, so every file and folder
+kickwatch or a library it uses creates (database, -wal and -shm, key file, logs, exports, the
+single-instance socket) is readable by the user alone.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,9 @@ import sys
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script."""
+    from kickwatch.paths import private_umask
+
+    private_umask()
     from kickwatch.cli import main as cli_main
 
     return cli_main(sys.argv[1:] if argv is None else argv)

@@ -2,18 +2,53 @@
 
 With `KICKWATCH_HOME` set, the database, configuration (key file) and logs all live under it;
 otherwise platformdirs chooses the user data, config and log directories of the platform.
+Everything kickwatch creates is private to the user: folders 0700, files 0600. The entry point
+sets a umask of 0o077 (`private_umask`) so that files made by libraries (SQLite's -wal and -shm,
+exports) are private too, and the helpers here give explicit modes for when kickwatch runs
+inside another process. Modes of files and folders that already exist are left alone.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 import platformdirs
 
 APP_NAME = "kickwatch"
+PRIVATE_UMASK = 0o077
+PRIVATE_FILE_MODE = 0o600
+PRIVATE_DIR_MODE = 0o700
+
+
+def private_umask() -> int:
+    """Make every file and folder this process creates private; returns the previous umask."""
+    return os.umask(PRIVATE_UMASK)
+
+
+def make_private_dirs(directory: Path) -> Path:
+    """Create `directory` and each missing parent with mode 0700; existing ones are untouched."""
+    missing: list[Path] = []
+    current = directory
+    while not current.exists() and current != current.parent:
+        missing.append(current)
+        current = current.parent
+    for folder in reversed(missing):
+        # One made meanwhile by another process is not ours to change.
+        with contextlib.suppress(FileExistsError):
+            folder.mkdir(mode=PRIVATE_DIR_MODE)
+    return directory
+
+
+def open_private(path: Path, *, append: bool = True) -> TextIO:
+    """Open a text file for writing (appending or truncating), created 0600 when it is new."""
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC)
+    descriptor = os.open(path, flags, PRIVATE_FILE_MODE)
+    return open(descriptor, "a" if append else "w", encoding="utf-8")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,9 +84,8 @@ class Paths:
         return self.config_dir / "master.key"
 
     def ensure(self, directory: Path) -> Path:
-        """Create `directory` (mode 0700) if missing and return it."""
-        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        return directory
+        """Create `directory` and missing parents (mode 0700) and return it."""
+        return make_private_dirs(directory)
 
     def database_url(self, environ: Mapping[str, str] | None = None) -> str:
         """`KICKWATCH_DB` when set, else the default SQLite file."""

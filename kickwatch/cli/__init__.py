@@ -148,13 +148,13 @@ def database_error_message(exc: BaseException) -> str:
 
 
 def _write_crash_report(exc: BaseException) -> Path | None:
-    from kickwatch.paths import Paths
+    from kickwatch.paths import Paths, open_private
 
     try:
         paths = Paths.from_env()
         log_dir = paths.ensure(paths.log_dir)
         report = log_dir / "crash.log"
-        with report.open("a", encoding="utf-8") as handle:
+        with open_private(report) as handle:
             handle.write(f"--- {datetime.now(UTC).isoformat()}\n")
             handle.write("".join(traceback.format_exception(exc)))
         return report

@@ -377,7 +377,7 @@ def _write_atomically(path: Path, data: bytes) -> None:
         try:
             with os.fdopen(descriptor, "wb") as file:
                 file.write(data)
-            os.chmod(temporary, 0o644)
+            os.chmod(temporary, 0o600)  # private like every file kickwatch writes
             os.replace(temporary, path)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)

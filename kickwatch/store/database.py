@@ -17,6 +17,7 @@ from urllib.parse import unquote, urlparse
 import peewee
 
 from kickwatch.domain.errors import ConfigurationError, DatabaseUnavailableError
+from kickwatch.paths import make_private_dirs
 from kickwatch.store.models import MODELS, database_proxy
 from kickwatch.store.schema import MIGRATIONS, SCHEMA_VERSION
 
@@ -89,11 +90,12 @@ def _connect(url: str) -> Database:
 
 
 def _connect_sqlite(path: Path, url: str) -> Database:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    make_private_dirs(path.parent)
     if not path.exists():
+        # SQLite gives -wal and -shm the mode of the database file: 0600 for ours. A file the
+        # user made keeps the mode the user gave it.
         fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
         os.close(fd)
-    os.chmod(path, 0o600)
     handle = peewee.SqliteDatabase(
         str(path),
         pragmas={
@@ -111,11 +113,6 @@ def _connect_sqlite(path: Path, url: str) -> Database:
         handle.connect(reuse_if_open=True)
     except peewee.OperationalError as exc:
         raise DatabaseUnavailableError(f"cannot open database {path}: {exc}") from exc
-    # WAL side files must be private too.
-    for suffix in ("-wal", "-shm"):
-        side = path.with_name(path.name + suffix)
-        if side.exists():
-            os.chmod(side, 0o600)
     return Database(handle=handle, dialect="sqlite", url=url, path=path)
 
 

@@ -65,7 +65,7 @@ def test_xdg_enable_writes_entry_that_launches_this_installation(tmp_path: Path)
     assert values["Type"] == "Application"
     assert values["Name"] == "kickwatch"  # taken from the shipped .desktop file
     assert list(values).count("Exec") == 1
-    assert entry.stat().st_mode & 0o777 == 0o644
+    assert entry.stat().st_mode & 0o777 == 0o600
     assert autostart.is_enabled()
 
 
