@@ -200,7 +200,7 @@ async def _read_image(response: httpx.Response, max_bytes: int) -> tuple[str, by
     if declared.isascii() and declared.isdigit() and int(declared) > max_bytes:
         raise AvatarRefused(f"{declared} bytes is over the {max_bytes}-byte limit")
     body = bytearray()
-    async for chunk in response.aiter_raw():
+    async for chunk in response.aiter_bytes():  # identity: the bytes as sent
         body += chunk
         if len(body) > max_bytes:
             raise AvatarRefused(f"more than {max_bytes} bytes")
