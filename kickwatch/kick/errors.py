@@ -46,3 +46,8 @@ class KickAuthError(KickwatchError):
 
 class KickUnavailableError(KickwatchError):
     """Kick did not answer usefully: timeouts, server errors or rate limits after retries."""
+
+
+class KickAnswerError(KickUnavailableError):
+    """Kick answered, but with something kickwatch cannot read: not JSON, nested too deeply, or
+    without the ids it needs. One such answer fails only the lookup that asked for it."""

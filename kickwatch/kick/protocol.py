@@ -3,13 +3,15 @@ classify close codes and turn channel events into `StreamEvent`s.
 
 Everything here is pure and tolerant: `data` may be a JSON string (Kick's usual form), an object,
 or absent; unknown events are passed through as `ChannelEvent`s for the caller to ignore. Frames
-that are not JSON objects, are truncated, or exceed `MAX_FRAME_BYTES` raise `MalformedFrame`.
+that are not UTF-8 JSON objects, are truncated, nest deeper than `bounded_json.MAX_DEPTH` or
+exceed `MAX_FRAME_BYTES` raise `MalformedFrame`, and nothing else ever escapes `parse_frame` or
+`to_stream_event`. Numbers are read strictly (`numeric`); text that reaches a `StreamEvent`
+(title, category, livestream id) is made storable and length-capped (`domain.text`).
 """
 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -17,19 +19,27 @@ from typing import Any
 
 from kickwatch.domain.events import StreamEvent
 from kickwatch.domain.status import EventSource, EventType
+from kickwatch.domain.text import MAX_CATEGORY, MAX_NAME, MAX_TITLE, optional_text, storable_text
+from kickwatch.kick import bounded_json
+from kickwatch.kick.numeric import as_count, as_id, as_int, as_seconds
 from kickwatch.kick.timestamps import parse_kick_time
 
 MAX_FRAME_BYTES = 1024 * 1024
+MAX_ACTIVITY_TIMEOUT = 24 * 3600.0  # larger values are not a timeout Pusher means
+MAX_ERROR_MESSAGE = 300  # a `pusher:error` message is shown to the user
+MAX_CLOSE_CODE = 65535
+MAX_LIVESTREAM_ID = 64  # Kick's are numbers of about ten digits
 
 STREAMER_IS_LIVE = "App\\Events\\StreamerIsLive"
 STOP_STREAM_BROADCAST = "App\\Events\\StopStreamBroadcast"
 LIVESTREAM_UPDATED = "App\\Events\\LivestreamUpdated"
 
-_CHANNEL_NAME = re.compile(r"^channel[._](\d+)$")
+_CHANNEL_PREFIXES = ("channel.", "channel_")
 
 
 class MalformedFrame(ValueError):
-    """A frame that is not a Pusher JSON object (non-JSON, truncated, not an object, too big)."""
+    """A frame that is not a Pusher JSON object (non-JSON, not UTF-8, truncated, not an object,
+    too big, nested too deeply); the message says why without quoting the frame."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,15 +116,14 @@ def is_informational(code: int | None) -> bool:
 
 
 def parse_frame(text: str | bytes) -> Frame:
-    """Parse one Pusher text frame; raises `MalformedFrame` for anything that is not one."""
-    if len(text) > MAX_FRAME_BYTES or (
-        isinstance(text, str) and len(text.encode("utf-8", "surrogatepass")) > MAX_FRAME_BYTES
-    ):
+    """Parse one Pusher frame (text, or the UTF-8 bytes of one); raises `MalformedFrame` for
+    anything that is not one, and nothing else."""
+    if _byte_length_exceeds(text, MAX_FRAME_BYTES):
         raise MalformedFrame(f"frame of more than {MAX_FRAME_BYTES} bytes")
     try:
-        frame = json.loads(text)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise MalformedFrame(f"not JSON: {exc}") from None
+        frame = bounded_json.loads(text)
+    except bounded_json.JsonError as exc:
+        raise MalformedFrame(str(exc)) from None
     if not isinstance(frame, dict):
         raise MalformedFrame(f"not a JSON object but {type(frame).__name__}")
     event = frame.get("event")
@@ -134,15 +143,27 @@ def parse_frame(text: str | bytes) -> Frame:
     data = _decode_data(frame.get("data"))
     if event == "pusher:connection_established":
         socket_id = data.get("socket_id")
-        if not isinstance(socket_id, str | int) or isinstance(socket_id, bool):
+        if isinstance(socket_id, int) and not isinstance(socket_id, bool):
+            socket_id = str(socket_id)
+        if not isinstance(socket_id, str) or not socket_id:
             raise MalformedFrame("connection_established without a socket_id")
-        return ConnectionEstablished(str(socket_id), _as_float(data.get("activity_timeout")))
+        timeout = as_seconds(data.get("activity_timeout"), MAX_ACTIVITY_TIMEOUT)
+        return ConnectionEstablished(storable_text(socket_id, MAX_NAME), timeout)
     if event == "pusher:error":
-        message = data.get("message")
-        return PusherError(_as_int(data.get("code")), message if isinstance(message, str) else "")
+        message = optional_text(data.get("message"), MAX_ERROR_MESSAGE) or ""
+        return PusherError(as_int(data.get("code"), 0, MAX_CLOSE_CODE), message)
     decoded = dict(frame)
     decoded["data"] = data
     return ChannelEvent(event=event, channel=channel, data=data, raw=decoded)
+
+
+def _byte_length_exceeds(text: str | bytes, limit: int) -> bool:
+    """Whether `text` takes more than `limit` bytes as UTF-8 (lone surrogates count as 3)."""
+    if len(text) > limit:
+        return True
+    if isinstance(text, bytes) or len(text) * 4 <= limit:
+        return False  # no character takes more than 4 bytes: no need to encode
+    return len(text.encode("utf-8", "surrogatepass")) > limit
 
 
 def _decode_data(value: Any) -> dict[str, Any]:
@@ -153,9 +174,9 @@ def _decode_data(value: Any) -> dict[str, Any]:
         if not value.strip():
             return {}
         try:
-            value = json.loads(value)
-        except ValueError:
-            raise MalformedFrame("data is a string that is not JSON") from None
+            value = bounded_json.loads(value)
+        except bounded_json.JsonError as exc:
+            raise MalformedFrame(f"data is a string that is not JSON ({exc})") from None
     if not isinstance(value, dict):
         raise MalformedFrame(f"data is {type(value).__name__}, not an object")
     return value
@@ -193,10 +214,10 @@ def alias_channel_name(channel_id: int) -> str:
 
 def channel_id_of(name: str | None) -> int | None:
     """The Kick channel id in `channel.N` or `channel_N`, else None."""
-    if not name:
+    if not name or not name.startswith(_CHANNEL_PREFIXES):
         return None
-    match = _CHANNEL_NAME.match(name)
-    return int(match.group(1)) if match else None
+    digits = name[len("channel.") :]
+    return as_id(digits) if digits.isascii() and digits.isdigit() else None
 
 
 def to_stream_event(ev: ChannelEvent, received_at: datetime) -> StreamEvent | None:
@@ -221,14 +242,13 @@ def to_stream_event(ev: ChannelEvent, received_at: datetime) -> StreamEvent | No
 def _start(
     ev: ChannelEvent, livestream: dict[str, Any], received_at: datetime
 ) -> StreamEvent | None:
-    channel_id = _as_int(livestream.get("channel_id"))
+    channel_id = as_id(livestream.get("channel_id"))
     if channel_id is None:
         channel_id = _nested_id(livestream.get("channel")) or channel_id_of(ev.channel)
     if channel_id is None:
         return None
     livestream_id = _id_text(livestream.get("id"))
     created_at = parse_kick_time(livestream.get("created_at"))
-    title = livestream.get("session_title")
     return StreamEvent(
         event_type=EventType.STREAM_START,
         source=EventSource.PUSHER,
@@ -238,9 +258,9 @@ def _start(
         livestream_id=livestream_id,
         started_at=created_at,
         occurred_at=created_at,
-        title=title if isinstance(title, str) else None,
+        title=optional_text(livestream.get("session_title"), MAX_TITLE),
         category=_category(livestream),
-        viewers=_as_int(livestream.get("viewer_count")),
+        viewers=as_count(livestream.get("viewer_count")),
         raw=ev.raw,
     )
 
@@ -248,7 +268,7 @@ def _start(
 def _end(ev: ChannelEvent, livestream: dict[str, Any], received_at: datetime) -> StreamEvent | None:
     channel_id = _nested_id(livestream.get("channel"))
     if channel_id is None:
-        channel_id = _as_int(livestream.get("channel_id")) or channel_id_of(ev.channel)
+        channel_id = as_id(livestream.get("channel_id")) or channel_id_of(ev.channel)
     if channel_id is None:
         return None
     livestream_id = _id_text(livestream.get("id"))
@@ -269,48 +289,23 @@ def _event_id(channel_id: int, livestream_id: str | None, kind: str) -> str | No
 
 def _category(livestream: dict[str, Any]) -> str | None:
     category = livestream.get("category")
-    if isinstance(category, dict) and isinstance(category.get("name"), str):
-        return str(category["name"])
+    if isinstance(category, dict):
+        name = optional_text(category.get("name"), MAX_CATEGORY)
+        if name is not None:
+            return name
     categories = livestream.get("categories")
     if isinstance(categories, list) and categories and isinstance(categories[0], dict):
-        name = categories[0].get("name")
-        return name if isinstance(name, str) else None
+        return optional_text(categories[0].get("name"), MAX_CATEGORY)
     return None
 
 
 def _nested_id(value: Any) -> int | None:
-    return _as_int(value.get("id")) if isinstance(value, dict) else None
+    return as_id(value.get("id")) if isinstance(value, dict) else None
 
 
 def _id_text(value: Any) -> str | None:
-    number = _as_int(value)
+    """A livestream id as text: Kick's are numbers, but an odd string is kept (made storable)."""
+    number = as_id(value)
     if number is not None:
         return str(number)
-    return value if isinstance(value, str) and value else None
-
-
-def _as_int(value: Any) -> int | None:
-    """An int from an int or a string of digits; bools, floats with fractions and junk: None."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
-    return None
-
-
-def _as_float(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return float(value) if value > 0 else None
-    if isinstance(value, str):
-        try:
-            number = float(value)
-        except ValueError:
-            return None
-        return number if number > 0 else None
-    return None
+    return optional_text(value, MAX_LIVESTREAM_ID)

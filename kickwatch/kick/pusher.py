@@ -5,7 +5,12 @@ to `channel.{id}` for every wanted channel (resubscribing after each reconnect),
 `set_channels` changes live, keeps the socket alive with Pusher pings, and reconnects according
 to `protocol.classify_close` until stopped; a fatal code (4000-4099) stops it with a message for
 the user. `PusherPool` spreads many channels over several connections. Frames are parsed by the
-pure `protocol` module; malformed ones are counted and skipped, never fatal.
+pure `protocol` module; malformed ones (not UTF-8, not JSON, nested too deeply, larger than
+`protocol.MAX_FRAME_BYTES`) are counted, logged and skipped, and the connection stays up. Text
+frames are received as bytes, so invalid UTF-8 is the parser's to reject rather than a reason
+for the WebSocket library to close. Only a frame beyond the socket's `max_size` (several times
+the parser's limit) closes the connection; that is logged as a warning and does not escalate
+the reconnect back-off.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from dataclasses import dataclass, field
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
+from websockets.frames import CloseCode
 
 from kickwatch.domain.clock import Clock, SystemClock
 from kickwatch.domain.events import StreamEvent
@@ -34,6 +40,8 @@ OnConnected = Callable[[], None]
 Sleep = Callable[[float], Awaitable[None]]
 
 MALFORMED_LOG_INTERVAL = 60.0
+# Frames up to this size are read and rejected by the parser; larger ones close the socket.
+SOCKET_MAX_BYTES = 4 * protocol.MAX_FRAME_BYTES
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +57,7 @@ class PusherOptions:
     backoff: Backoff = field(default_factory=Backoff)
     min_backoff: float = 1.0  # the least wait after a 4100-4199 close
     healthy_after: float = 10.0  # a session this long resets the failure count
-    max_size: int = 2 * 1024 * 1024  # larger than MAX_FRAME_BYTES: the parser rejects those
+    max_size: int = SOCKET_MAX_BYTES  # larger than MAX_FRAME_BYTES: the parser rejects those
     aliases: bool = False  # also subscribe to `channel_{id}` (expect duplicate events)
     sleep: Sleep = asyncio.sleep  # the reconnect wait
 
@@ -237,10 +245,16 @@ class PusherConnection:
         awaiting_pong = False
         syncer: asyncio.Task[None] | None = None
 
-        def outcome(code: int | None, reason: str, action: CloseAction | None = None) -> _Outcome:
-            healthy = (
-                established_at is not None
-                and self._clock.monotonic() - established_at >= options.healthy_after
+        def outcome(
+            code: int | None,
+            reason: str,
+            action: CloseAction | None = None,
+            *,
+            worked: bool = False,
+        ) -> _Outcome:
+            # `worked`: the session was fine until something that is no fault of the network.
+            healthy = established_at is not None and (
+                worked or self._clock.monotonic() - established_at >= options.healthy_after
             )
             return _Outcome(code, reason, healthy, action)
 
@@ -250,7 +264,7 @@ class PusherConnection:
                     # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
                     # that races with the result, and stop() would then wait forever.
                     async with asyncio.timeout(timeout):
-                        message = await ws.recv()
+                        message = await ws.recv(decode=False)
                 except TimeoutError:
                     if established_at is None:
                         return outcome(None, "Pusher sent no connection_established")
@@ -264,6 +278,13 @@ class PusherConnection:
                     awaiting_pong, timeout = True, options.pong_timeout
                     continue
                 except ConnectionClosed as exc:
+                    if exc.sent is not None and exc.sent.code == CloseCode.MESSAGE_TOO_BIG:
+                        reason = (
+                            f"Pusher sent a frame of more than {options.max_size} bytes, "
+                            "which closes the connection"
+                        )
+                        log.warning("%s: %s; reconnecting", self.name, reason)
+                        return outcome(CloseCode.MESSAGE_TOO_BIG, reason, worked=True)
                     code = exc.rcvd.code if exc.rcvd is not None else None
                     reason = exc.rcvd.reason if exc.rcvd is not None else ""
                     return outcome(code, _closed_reason(code, reason))
@@ -271,7 +292,11 @@ class PusherConnection:
                 try:
                     frame = protocol.parse_frame(message)
                 except protocol.MalformedFrame as exc:
-                    self._count_malformed(exc)
+                    self._count_malformed(str(exc))
+                    continue
+                except Exception:  # parse_frame raises only MalformedFrame; if not, skip anyway
+                    log.exception("%s: the parser failed on a frame", self.name)
+                    self._count_malformed("the parser failed on it")
                     continue
                 if isinstance(frame, protocol.ConnectionEstablished):
                     if established_at is None:
@@ -351,7 +376,12 @@ class PusherConnection:
     # --- helpers -----------------------------------------------------------------------
 
     def _deliver(self, frame: protocol.ChannelEvent) -> None:
-        event = protocol.to_stream_event(frame, self._clock.now())
+        try:
+            event = protocol.to_stream_event(frame, self._clock.now())
+        except Exception:  # it never raises; if it did, one frame is lost, not the connection
+            log.exception("%s: could not read a %s event", self.name, frame.event[:100])
+            self._count_malformed("the parser failed on it")
+            return
         if event is None:
             return
         try:
@@ -359,7 +389,9 @@ class PusherConnection:
         except Exception:
             log.exception("%s: on_event failed for %s", self.name, event.kick_event_id)
 
-    def _count_malformed(self, exc: protocol.MalformedFrame) -> None:
+    def _count_malformed(self, reason: str) -> None:
+        """Count a skipped frame; log it at warning level, at most once a minute per
+        connection, saying how many were skipped in between."""
         self.malformed_frames += 1
         now = self._clock.monotonic()
         last = self._malformed_logged_at
@@ -367,7 +399,7 @@ class PusherConnection:
             self._malformed_unlogged += 1
             return
         more = f" (and {self._malformed_unlogged} more since)" if self._malformed_unlogged else ""
-        log.warning("%s: skipped a malformed Pusher frame: %s%s", self.name, exc, more)
+        log.warning("%s: skipped a malformed Pusher frame: %s%s", self.name, reason, more)
         self._malformed_logged_at = now
         self._malformed_unlogged = 0
 

@@ -58,6 +58,7 @@ class PusherPool:
         self._connections: dict[PusherConnection, set[int]] = {}
         self._started = False
         self._retiring: set[asyncio.Task[None]] = set()
+        self._retired_malformed = 0  # frames skipped by connections that were closed since
         self._add_connection()
 
     @property
@@ -79,8 +80,8 @@ class PusherPool:
 
     @property
     def malformed_frames(self) -> int:
-        """Malformed frames skipped by all connections."""
-        return sum(c.malformed_frames for c in self._connections)
+        """Malformed frames skipped by all connections, retired ones included."""
+        return self._retired_malformed + sum(c.malformed_frames for c in self._connections)
 
     def set_channels(self, channel_ids: Iterable[int]) -> None:
         """Make the pool's subscriptions exactly `channel_ids`, changing only the difference."""
@@ -132,6 +133,7 @@ class PusherPool:
 
     def _retire(self, connection: PusherConnection) -> None:
         del self._connections[connection]
+        self._retired_malformed += connection.malformed_frames
         if not connection.running:
             return
         task = asyncio.get_running_loop().create_task(

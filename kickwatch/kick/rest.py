@@ -6,15 +6,21 @@ timeouts, transport errors and 5xx back off with jitter, and what still fails be
 `KickUnavailableError`. A 403 is "blocked" (`KickBlockedError`) and is never
 retried. The app token is cached until shortly before it expires and fetched again once on a
 401. No error message ever contains the client secret or a token.
+
+Answers are decoded by `bounded_json` and read by the pure parsers of `payloads`. An answer
+kickwatch cannot read is a `KickAnswerError`; an item of a list it cannot read is skipped (and
+logged) while the rest of the list is used, so one odd item never fails a reconciliation.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
 
 import httpx
 
@@ -22,23 +28,32 @@ from kickwatch.domain.clock import Clock
 from kickwatch.domain.events import ChannelInfo, LiveSnapshot
 from kickwatch.domain.status import EventSource
 from kickwatch.domain.validation import normalize_username
-from kickwatch.kick import payloads
+from kickwatch.kick import bounded_json, payloads
 from kickwatch.kick.backoff import Backoff
 from kickwatch.kick.endpoints import Endpoints
 from kickwatch.kick.errors import (
     ChannelNotFoundError,
+    KickAnswerError,
     KickAuthError,
     KickBlockedError,
     KickUnavailableError,
 )
 from kickwatch.kick.http_retry import RetryingHttp, Sleep
+from kickwatch.kick.numeric import as_seconds
 
 log = logging.getLogger(__name__)
 
 USER_BATCH = 100
 SLUG_BATCH = 50
 DEFAULT_TOKEN_LIFETIME = 3600.0
+MAX_TOKEN_LIFETIME = 366 * 24 * 3600.0
 TOKEN_MARGIN = 60.0  # refresh this long before the token expires
+MAX_BODY_BYTES = 16 * 1024 * 1024  # a hundred channels take well under 1 MiB
+
+# What an HTTP header can carry: printable ASCII without spaces, of a sane length.
+_TOKEN = re.compile(r"[\x21-\x7e]{1,4096}", re.ASCII)
+
+_Parsed = TypeVar("_Parsed")
 
 
 class StreamerRef(Protocol):
@@ -104,10 +119,23 @@ class KickApi:
                 "/public/v1/users/livestreams", [("user_id", str(i)) for i in batch]
             )
             observed = self._clock.now()
+            unreadable = 0
             for item in self._items(body):
-                snapshot = payloads.official_livestream(item, observed)
-                if snapshot is not None and snapshot.user_id in batch:
+                snapshot = _read(payloads.official_livestream, item, observed)
+                if snapshot is None:
+                    unreadable += 1
+                elif snapshot.user_id in batch:
                     result[snapshot.user_id] = snapshot
+            if unreadable:
+                # An item without a readable user id may be any unlisted user's stream: leave
+                # them unknown this round instead of calling them offline.
+                log.warning(
+                    "Kick's API listed %d livestream(s) kickwatch cannot read; skipped them, "
+                    "and %d unlisted streamer(s) keep their status until the next check",
+                    unreadable,
+                    len([u for u in batch if u not in result]),
+                )
+                continue
             for user_id in batch:
                 result.setdefault(
                     user_id, payloads.offline_snapshot(user_id, observed, EventSource.OFFICIAL_API)
@@ -135,13 +163,18 @@ class KickApi:
                     except _BadRequest:
                         log.info("official API does not know the slug %r", slug)
             observed = self._clock.now()
+            unreadable = 0
             for item in items:
-                info = payloads.official_channel(item, observed)
-                if info is not None:
+                info = _read(payloads.official_channel, item, observed)
+                if info is None:
+                    unreadable += 1
+                else:
                     result[info.slug] = info
+            if unreadable:
+                log.warning("Kick's API listed %d channel(s) kickwatch cannot read", unreadable)
         return result
 
-    async def _channel_items(self, slugs: Sequence[str]) -> list[dict[str, Any]]:
+    async def _channel_items(self, slugs: Sequence[str]) -> list[Any]:
         body = await self._official_get("/public/v1/channels", [("slug", s) for s in slugs])
         return self._items(body)
 
@@ -153,7 +186,7 @@ class KickApi:
             batch = ids[start : start + USER_BATCH]
             body = await self._official_get("/public/v1/users", [("id", str(i)) for i in batch])
             for item in self._items(body):
-                user_id = payloads.as_int(item.get("user_id"))
+                user_id = payloads.official_user_id(item)
                 if user_id is not None:
                     result[user_id] = item
         return result
@@ -174,11 +207,9 @@ class KickApi:
             raise KickBlockedError()
         if response.status_code != 200:
             raise KickUnavailableError(f"kick.com answered HTTP {response.status_code} for {name}")
-        info = payloads.unofficial_channel(_json(response), self._clock.now())
+        info = _read(payloads.unofficial_channel, _json(response), self._clock.now())
         if info is None:
-            raise KickUnavailableError(
-                f"kick.com sent an answer for {name} that kickwatch cannot read"
-            )
+            raise KickAnswerError(f"kick.com sent an answer for {name} that kickwatch cannot read")
         return info
 
     async def lookup_channel(self, name: str) -> ChannelInfo:
@@ -201,13 +232,11 @@ class KickApi:
             user = (await self.official_users([found.user_id])).get(found.user_id, {})
         except (KickUnavailableError, KickBlockedError):
             user = {}
-        display = user.get("name")
-        picture = user.get("profile_picture")
         return ChannelInfo(
             user_id=found.user_id,
             slug=found.slug,
-            display_name=display if isinstance(display, str) and display else found.display_name,
-            profile_picture_url=picture if isinstance(picture, str) and picture else None,
+            display_name=payloads.name_text(user.get("name")) or found.display_name,
+            profile_picture_url=payloads.url_text(user.get("profile_picture")),
             live=found.live,
         )
 
@@ -215,7 +244,8 @@ class KickApi:
         """Snapshots by Kick user id: one official batch with credentials, else per channel.
 
         Without credentials the unofficial API is asked with bounded concurrency; the first 403
-        stops the round and raises `KickBlockedError`. Channels that no longer exist are skipped.
+        stops the round and raises `KickBlockedError`. Channels that no longer exist, and those
+        whose answer kickwatch cannot read, are skipped (no snapshot: their status stays).
         """
         refs = list(streamers)
         if self.has_credentials:
@@ -233,6 +263,9 @@ class KickApi:
                     info = await self.unofficial_channel(ref.slug or ref.username)
                 except ChannelNotFoundError:
                     log.warning("Kick channel %s no longer exists", ref.slug or ref.username)
+                    continue
+                except KickAnswerError as exc:
+                    log.warning("%s; skipped it this round", exc)
                     continue
                 except (KickBlockedError, KickUnavailableError) as exc:
                     failure.append(exc)
@@ -269,10 +302,10 @@ class KickApi:
     # --- plumbing ------------------------------------------------------------------------
 
     @staticmethod
-    def _items(body: Any) -> list[dict[str, Any]]:
+    def _items(body: Any) -> list[Any]:
         items = payloads.envelope_items(body)
         if items is None:
-            raise KickUnavailableError("Kick's API sent an answer kickwatch cannot read")
+            raise KickAnswerError("Kick's API sent an answer kickwatch cannot read")
         return items
 
     async def _official_get(self, path: str, params: list[tuple[str, str]]) -> Any:
@@ -331,8 +364,8 @@ class KickApi:
             raise KickUnavailableError(f"Kick's token service answered HTTP {response.status_code}")
         body = _json(response)
         value = body.get("access_token") if isinstance(body, dict) else None
-        if not isinstance(value, str) or not value:
-            raise KickUnavailableError("Kick's token service sent no access token")
+        if not isinstance(value, str) or not _TOKEN.fullmatch(value):
+            raise KickAnswerError("Kick's token service sent no usable access token")
         lifetime = _lifetime(body.get("expires_in"))
         margin = min(TOKEN_MARGIN, lifetime / 10)
         return _Token(value, self._clock.monotonic() + lifetime - margin)
@@ -343,21 +376,33 @@ class _BadRequest(Exception):
 
 
 def _json(response: httpx.Response) -> Any:
+    """The JSON body of an answer; `KickAnswerError` when it is too big or not JSON."""
+    host = response.request.url.host
+    content = response.content
+    if len(content) > MAX_BODY_BYTES:
+        raise KickAnswerError(
+            f"{host} sent an answer of more than {MAX_BODY_BYTES // (1024 * 1024)} MiB"
+        )
     try:
-        return response.json()
-    except ValueError:
-        raise KickUnavailableError(
-            f"{response.request.url.host} sent something that is not JSON "
-            f"(HTTP {response.status_code})"
+        return bounded_json.loads(content)
+    except bounded_json.JsonError as exc:
+        raise KickAnswerError(
+            f"{host} sent something kickwatch cannot read (HTTP {response.status_code}: {exc})"
         ) from None
+
+
+def _read(
+    parse: Callable[[Any, datetime], _Parsed | None], item: Any, observed: datetime
+) -> _Parsed | None:
+    """`parse(item, observed)`; the parsers never raise, but if one ever did, that would cost
+    this one item and a logged traceback, not the whole answer."""
+    try:
+        return parse(item, observed)
+    except Exception:
+        log.exception("could not read an item of Kick's answer")
+        return None
 
 
 def _lifetime(value: Any) -> float:
     """`expires_in` in seconds, given as a number or a string; missing or bad: one hour."""
-    if isinstance(value, bool):
-        return DEFAULT_TOKEN_LIFETIME
-    try:
-        seconds = float(value)
-    except (TypeError, ValueError):
-        return DEFAULT_TOKEN_LIFETIME
-    return seconds if seconds > 0 else DEFAULT_TOKEN_LIFETIME
+    return as_seconds(value, MAX_TOKEN_LIFETIME) or DEFAULT_TOKEN_LIFETIME

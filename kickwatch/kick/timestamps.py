@@ -1,10 +1,12 @@
-"""Parse the many timestamp formats Kick uses into aware UTC datetimes.
+r"""Parse the many timestamp formats Kick uses into aware UTC datetimes.
 
 The same instant arrives as `2025-09-15T21:12:45.000000Z` (Pusher StreamerIsLive),
 `2024-02-06 19:10:40` (LivestreamUpdated and the unofficial channel API: UTC without a zone),
 RFC 3339 with `Z` or an offset such as `+11:00` (official API, webhooks), or unix seconds.
 `parse_kick_time` accepts all of them and returns None for anything else; it never raises,
-because a bad timestamp must not lose the event that carries it.
+because a bad timestamp must not lose the event that carries it. Digits are ASCII digits only
+(`str.isdigit` and a regex's digit class would also take '²' or '٣'), and a string is looked
+at only when it is short enough to be a timestamp at all.
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ from datetime import UTC, datetime
 
 # Unix seconds outside this range are garbage, not timestamps (years ~1970 to ~2286).
 _MAX_UNIX_SECONDS = 10_000_000_000
+_MAX_LENGTH = 64  # the longest form above is 32 characters
+_UNIX_DIGITS = re.compile(r"[0-9]{1,11}")
 _ISO_SHAPE = re.compile(
-    r"^\d{4}-\d{2}-\d{2}"  # date
-    r"([ Tt]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?"  # time, optional seconds and fraction
-    r"([Zz]|[+-]\d{2}:?\d{2})?$"  # zone
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}"  # date
+    r"([ Tt][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?"  # time, optional seconds and fraction
+    r"([Zz]|[+-][0-9]{2}:?[0-9]{2})?"  # zone
 )
 
 
@@ -44,12 +48,12 @@ def _parse(value: object) -> datetime | None:
         return _from_unix(float(value))
     if not isinstance(value, str):
         return None
-    text = value.strip()
-    if not text:
+    if len(value) > _MAX_LENGTH:
         return None
-    if text.isdigit():
+    text = value.strip()
+    if _UNIX_DIGITS.fullmatch(text):
         return _from_unix(float(text))
-    if not _ISO_SHAPE.match(text):
+    if not _ISO_SHAPE.fullmatch(text):
         return None
     if text[-1] in "zZ":
         text = text[:-1] + "+00:00"

@@ -183,6 +183,17 @@ class FakePusherServer:
 
         self._submit(run)
 
+    def send_text_bytes(self, data: bytes) -> None:
+        """Send `data` verbatim as a text frame (opcode 1) to every open connection, even when
+        it is not UTF-8, as a broken server could."""
+
+        async def run() -> None:
+            for conn in self.open_connections:
+                with contextlib.suppress(ConnectionClosed):
+                    await conn.ws.send(data, text=True)
+
+        self._submit(run)
+
     def send_garbage(self, kind: str = "non_json") -> None:
         """One of `GARBAGE_FRAMES` to every open connection."""
         self.send_raw(GARBAGE_FRAMES[kind])

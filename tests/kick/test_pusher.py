@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import replace
@@ -13,7 +15,8 @@ import pytest_asyncio
 from kickwatch.domain.events import StreamEvent
 from kickwatch.domain.status import EventType
 from kickwatch.kick.backoff import Backoff
-from kickwatch.kick.pusher import PusherConnection, PusherOptions
+from kickwatch.kick.protocol import MAX_FRAME_BYTES
+from kickwatch.kick.pusher import SOCKET_MAX_BYTES, PusherConnection, PusherOptions
 from kickwatch.monitor.events import ConnectionState
 from tests.fakekick import FakeKick, wait_for
 from tests.fakekick.pusher_server import GARBAGE_FRAMES
@@ -219,15 +222,80 @@ async def test_garbage_and_oversized_frames_are_counted_and_skipped(
     assert len(fake_kick.pusher.connections) == 1 and client.state is ConnectionState.CONNECTED
 
 
-async def test_a_frame_beyond_the_socket_limit_only_causes_a_reconnect(
-    fake_kick: FakeKick, make_client: MakeClient
+def deep_frame(depth: int) -> str:
+    return '{"event":"App\\\\Events\\\\Deep","data":' + "[" * depth + "]" * depth + "}"
+
+
+BAD_FRAMES: dict[str, tuple[bytes, str]] = {
+    "not_utf8": (b'{"event":"App\\\\Events\\\\X","data":"\xff\xfe"}', "not UTF-8"),
+    "too_deep": (deep_frame(100_000).encode(), "nested deeper than"),
+    "too_deep_data": (
+        json.dumps({"event": "App\\Events\\X", "data": "[" * 100_000}).encode(),
+        "nested deeper than",
+    ),
+    "oversized": (
+        json.dumps({"event": "App\\Events\\X", "data": "x" * MAX_FRAME_BYTES}).encode(),
+        "more than",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_FRAMES))
+async def test_a_bad_text_frame_is_skipped_counted_and_logged_and_the_connection_stays_up(
+    fake_kick: FakeKick,
+    make_client: MakeClient,
+    sleep: RecordingSleep,
+    caplog: pytest.LogCaptureFixture,
+    kind: str,
+) -> None:
+    frame, reason = BAD_FRAMES[kind]
+    client, recorder = make_client([5])
+    await wait_for(connected(recorder))
+    fake_kick.pusher.send_text_bytes(frame)
+    fake_kick.pusher.push_streamer_is_live(5, 77)
+    await wait_for(lambda: len(recorder.events) == 1)
+    assert recorder.events[0].kick_event_id == "5:77:start"
+    assert client.malformed_frames == 1
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and reason in warnings[0].getMessage()
+    assert len(fake_kick.pusher.connections) == 1 and recorder.connected == 1
+    assert client.state is ConnectionState.CONNECTED and sleep.delays == []
+
+
+async def test_odd_numbers_in_frames_neither_drop_the_connection_nor_lose_the_event(
+    fake_kick: FakeKick, make_client: MakeClient, sleep: RecordingSleep
+) -> None:
+    client, recorder = make_client([5])
+    await wait_for(connected(recorder))
+    for code in ("²", "--5", "9" * 5000):
+        fake_kick.pusher.send_raw(json.dumps({"event": "pusher:error", "data": {"code": code}}))
+    live = {"id": 77, "channel_id": "²", "viewer_count": "9" * 5000, "created_at": "²"}
+    fake_kick.pusher.push("channel.5", "App\\Events\\StreamerIsLive", {"livestream": live})
+    await wait_for(lambda: len(recorder.events) == 1)
+    event = recorder.events[0]
+    assert (event.channel_id, event.kick_event_id, event.viewers) == (5, "5:77:start", None)
+    assert client.malformed_frames == 0
+    assert len(fake_kick.pusher.connections) == 1 and sleep.delays == []
+
+
+async def test_a_frame_beyond_the_socket_limit_reconnects_without_escalating_the_back_off(
+    fake_kick: FakeKick,
+    make_client: MakeClient,
+    sleep: RecordingSleep,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     _client, recorder = make_client([5])
     await wait_for(connected(recorder))
-    fake_kick.pusher.send_oversized(3 * 1024 * 1024)
-    await wait_for(connected(recorder, 2))
+    for times in (2, 3, 4):
+        fake_kick.pusher.send_oversized(SOCKET_MAX_BYTES + 1024)
+        await wait_for(connected(recorder, times))
     fake_kick.pusher.push_streamer_is_live(5, 78)
     await wait_for(lambda: len(recorder.events) == 1)
+    # Every reconnect waits the first step of the back-off (0.01 s plus jitter), never more.
+    assert len(sleep.delays) == 3 and all(0.01 <= d <= 0.015 for d in sleep.delays)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 3
+    assert all(f"frame of more than {SOCKET_MAX_BYTES} bytes" in w for w in warnings)
 
 
 # --- keep-alive ----------------------------------------------------------------------------

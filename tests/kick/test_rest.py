@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import httpx
 import pytest
-import pytest_asyncio
 
 from kickwatch.domain.errors import KickwatchError
-from kickwatch.domain.records import StreamerRecord
-from kickwatch.domain.status import EventSource, Status
-from kickwatch.kick.backoff import Backoff
+from kickwatch.domain.status import EventSource
 from kickwatch.kick.endpoints import Endpoints
 from kickwatch.kick.errors import (
     ChannelNotFoundError,
@@ -23,60 +20,10 @@ from kickwatch.kick.errors import (
 )
 from kickwatch.kick.rest import KickApi
 from tests.fakekick import CLIENT_SECRET, FakeKick
+from tests.kick.conftest import MakeApi, streamer
 from tests.kick.helpers import FakeClock, RecordingSleep
 
-MakeApi = Callable[..., KickApi]
 LIVESTREAMS = "/public/v1/users/livestreams"
-
-
-@pytest_asyncio.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=5.0) as client:
-        yield client
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def sleep() -> RecordingSleep:
-    return RecordingSleep()
-
-
-@pytest.fixture
-def make_api(
-    fake_kick: FakeKick, http: httpx.AsyncClient, clock: FakeClock, sleep: RecordingSleep
-) -> MakeApi:
-    def make(*, credentials: bool = True, secret: str | None = None, **kwargs: object) -> KickApi:
-        return KickApi(
-            http,
-            fake_kick.endpoints(),
-            client_id=fake_kick.client_id if credentials else None,
-            client_secret=(secret or fake_kick.client_secret) if credentials else None,
-            clock=clock,
-            sleep=sleep,
-            backoff=Backoff(initial=0.5, maximum=30.0),
-            **kwargs,  # type: ignore[arg-type]
-        )
-
-    return make
-
-
-def streamer(user_id: int, slug: str) -> StreamerRecord:
-    now = datetime(2025, 1, 1, tzinfo=UTC)
-    return StreamerRecord(
-        id=user_id,
-        kick_user_id=user_id,
-        username=slug,
-        display_name=slug,
-        status=Status.UNKNOWN,
-        is_active=True,
-        created_at=now,
-        updated_at=now,
-        slug=slug,
-    )
 
 
 # --- the app token -----------------------------------------------------------------------
