@@ -85,8 +85,9 @@ def wait_until(predicate: Callable[[], object], timeout: float, what: str) -> No
 class VirtualDesktop:
     """Xvfb + private session bus + dunst + xfce4-panel, torn down in reverse order."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, dunst_markup: str | None = None) -> None:
         self.root = root
+        self.dunst_markup = dunst_markup  # dunst's `markup` setting: full, strip or no
         self.home = root / "home"
         self.config = self.home / ".config"
         self.runtime = root / "runtime"
@@ -135,15 +136,16 @@ class VirtualDesktop:
 
     # -- start and stop -----------------------------------------------------------------
 
-    def start(self) -> None:
-        """Bring the desktop up; every step waits for readiness."""
+    def start(self, *, panel: bool = True) -> None:
+        """Bring the desktop up; every step waits for readiness. No tray host without `panel`."""
         for folder in (self.config, self.runtime):
             folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._start_x()
         self._start_bus()
         self._write_configs()
         self._start_dunst()
-        self._start_panel()
+        if panel:
+            self._start_panel()
 
     def _start_x(self) -> None:
         read, write = os.pipe()
@@ -183,7 +185,12 @@ class VirtualDesktop:
         panel.write_text(PANEL_XML, encoding="utf-8")
         dunst = self.config / "dunst" / "dunstrc"
         dunst.parent.mkdir(parents=True, exist_ok=True)
-        dunst.write_text(DUNSTRC, encoding="utf-8")
+        config = DUNSTRC
+        if self.dunst_markup is not None:
+            config = config.replace(
+                "[global]\n", f"[global]\n    markup = {self.dunst_markup}\n", 1
+            )
+        dunst.write_text(config, encoding="utf-8")
 
     def _start_dunst(self) -> None:
         self._spawn("dunst", ["dunst", "-config", str(self.config / "dunst" / "dunstrc")])
@@ -267,10 +274,12 @@ class VirtualDesktop:
         return result.stdout
 
     def notification_history(self) -> list[dict[str, str]]:
-        """Closed notifications as dunst keeps them: summary, body, appname."""
+        """Closed notifications as dunst keeps them: summary and body as received, appname, and
+        `message`, the Pango markup dunst drew (its format applied to summary and body)."""
         data = json.loads(self.dunst("history") or '{"data": [[]]}')
+        keys = ("summary", "body", "appname", "message")
         return [
-            {key: item.get(key, {}).get("data", "") for key in ("summary", "body", "appname")}
+            {key: item.get(key, {}).get("data", "") for key in keys}
             for item in data.get("data", [[]])[0]
         ]
 

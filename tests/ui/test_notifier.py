@@ -1,4 +1,5 @@
-"""The notifier wrapper (mapping to desktop-notifier), the recording fake and the avatar cache."""
+"""The notifier wrapper (mapping to desktop-notifier, body escaping where the server reads markup),
+the recording fake and the avatar cache."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ import httpx
 import pytest
 
 from kickwatch.platform.notifier import (
+    DBusBodyMarkupProbe,
     DesktopNotifierBackend,
     Notification,
     NotificationButton,
     NullNotifier,
     RecordingNotifier,
+    escape_body_markup,
 )
 from kickwatch.ui.avatars import AvatarCache
 
@@ -28,10 +31,20 @@ class CapturingNative:
         return "native-1"
 
 
-def test_notifications_map_to_desktop_notifier(tmp_path: Path) -> None:
-    backend = DesktopNotifierBackend("kickwatch")
-    native = CapturingNative()
+def backend_with(native: CapturingNative, *, markup: bool) -> DesktopNotifierBackend:
+    """A backend whose server does (or does not) read the body as markup."""
+
+    async def reads_markup() -> bool:
+        return markup
+
+    backend = DesktopNotifierBackend("kickwatch", body_markup=reads_markup)
     backend._notifier = native  # type: ignore[assignment]
+    return backend
+
+
+def test_notifications_map_to_desktop_notifier(tmp_path: Path) -> None:
+    native = CapturingNative()
+    backend = backend_with(native, markup=True)
     pressed: list[str] = []
     icon = tmp_path / "avatar.png"
     note = Notification(
@@ -55,18 +68,16 @@ def test_notifications_map_to_desktop_notifier(tmp_path: Path) -> None:
 
 
 def test_an_url_icon_and_no_sound(tmp_path: Path) -> None:
-    backend = DesktopNotifierBackend("kickwatch")
     native = CapturingNative()
-    backend._notifier = native  # type: ignore[assignment]
+    backend = backend_with(native, markup=True)
     asyncio.run(backend.notify(Notification("x", icon="https://files.kick.com/a.webp")))
     assert native.sent[0].icon.uri == "https://files.kick.com/a.webp"
     assert native.sent[0].sound is None
 
 
 def test_a_failing_action_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
-    backend = DesktopNotifierBackend("kickwatch")
     native = CapturingNative()
-    backend._notifier = native  # type: ignore[assignment]
+    backend = backend_with(native, markup=True)
 
     def broken() -> None:
         raise RuntimeError("boom")
@@ -121,3 +132,58 @@ def test_avatars_are_downloaded_once_and_fall_back_to_the_app_icon(tmp_path: Pat
     assert first is not None and first.read_bytes() == b"\x89PNG fake"
     assert requests.count("https://files.kick.com/a.png") == 1
     assert missing == not_image == none == fallback
+
+
+HOSTILE = '<b>x</b> <a href="http://127.0.0.1:1/">y</a> <img src="file:///etc/passwd">'
+
+
+@pytest.mark.parametrize(
+    ("text", "escaped"),
+    [
+        (
+            HOSTILE,
+            '&lt;b&gt;x&lt;/b&gt; &lt;a href="http://127.0.0.1:1/"&gt;y&lt;/a&gt; '
+            '&lt;img src="file:///etc/passwd"&gt;',
+        ),
+        ("Fish & chips <3", "Fish &amp; chips &lt;3"),
+        ("already &amp; escaped", "already &amp;amp; escaped"),
+        ("plain · text 'quoted'", "plain · text 'quoted'"),
+    ],
+)
+def test_body_markup_is_escaped_once(text: str, escaped: str) -> None:
+    assert escape_body_markup(text) == escaped
+
+
+def test_the_body_is_escaped_for_a_server_that_reads_markup_and_the_summary_never() -> None:
+    native = CapturingNative()
+    backend = backend_with(native, markup=True)
+    asyncio.run(backend.notify(Notification("Tom & <Jerry> is live", HOSTILE + " & <3")))
+    [sent] = native.sent
+    assert sent.title == "Tom & <Jerry> is live"  # plain text by the specification
+    assert sent.message == escape_body_markup(HOSTILE + " & <3")
+    assert "<" not in sent.message
+
+
+def test_a_server_without_body_markup_gets_the_plain_text() -> None:
+    native = CapturingNative()
+    backend = backend_with(native, markup=False)
+    asyncio.run(backend.notify(Notification("Alice is live", "Fish & chips <3")))
+    assert native.sent[0].message == "Fish & chips <3"
+
+
+def test_plain_text_backends_keep_the_text_as_it_is() -> None:
+    recorder = RecordingNotifier()
+    asyncio.run(recorder.notify(Notification("A & B", "Fish & chips <3")))
+    assert (recorder.sent[0].title, recorder.sent[0].body) == ("A & B", "Fish & chips <3")
+
+
+def test_an_unanswered_capability_question_means_escaping(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # No session bus at all: the probe cannot ask, and the safe answer is "markup".
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/kickwatch-test-bus")
+    probe = DBusBodyMarkupProbe()
+    try:
+        assert asyncio.run(probe()) is True
+    finally:
+        probe.close()
