@@ -8,7 +8,7 @@ event loop of its own; the monitor uses the same pieces asynchronously.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 import httpx
@@ -19,7 +19,6 @@ from kickwatch.domain.events import ChannelInfo
 from kickwatch.domain.records import StreamerRecord
 from kickwatch.kick.endpoints import Endpoints
 from kickwatch.kick.rest import KickApi
-from kickwatch.store.repository import Repository
 
 HTTP_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 USER_AGENT = "kickwatch (+https://github.com/kickwatch/kickwatch)"
@@ -106,8 +105,11 @@ def add_by_names(
     return asyncio.run(run())
 
 
-async def check_connection(api: KickApi, repository: Repository) -> tuple[bool, str]:
-    """Test the connection to Kick and record the result as a connection_test event."""
+async def check_connection(
+    api: KickApi, record: Callable[[bool, str], Awaitable[object]]
+) -> tuple[bool, str]:
+    """Test the connection to Kick and record the result (`record(ok, detail)`) as a
+    connection_test event."""
     try:
         detail = await api.test_connection()
         ok = True
@@ -115,7 +117,7 @@ async def check_connection(api: KickApi, repository: Repository) -> tuple[bool, 
         detail, ok = str(exc), False
     except httpx.HTTPError as exc:
         detail, ok = f"Kick cannot be reached: {type(exc).__name__}", False
-    await asyncio.to_thread(repository.record_connection_test, ok, detail)
+    await record(ok, detail)
     return ok, detail
 
 
@@ -124,6 +126,11 @@ def test_connection(ctx: Context) -> tuple[bool, str]:
 
     async def run() -> tuple[bool, str]:
         async with new_http_client() as http:
-            return await check_connection(build_api(ctx, http), ctx.repository)
+            return await check_connection(
+                build_api(ctx, http),
+                lambda ok, detail: asyncio.to_thread(
+                    ctx.repository.record_connection_test, ok, detail
+                ),
+            )
 
     return asyncio.run(run())

@@ -24,7 +24,11 @@ import httpx
 import peewee
 
 from kickwatch.context import Context
-from kickwatch.domain.errors import AlreadyExistsError, KickwatchError
+from kickwatch.domain.errors import (
+    AlreadyExistsError,
+    DatabaseUnavailableError,
+    KickwatchError,
+)
 from kickwatch.domain.events import StreamEvent
 from kickwatch.domain.records import StreamerRecord
 from kickwatch.domain.status import EventType, Status
@@ -109,6 +113,8 @@ class Monitor:
                 self._on_db_unavailable,
                 self._on_db_recovered,
                 self._on_overflow,
+                self._on_quarantined,
+                self._on_db_failed,
             ),
             max_pending=self.options.max_pending,
         )
@@ -174,7 +180,10 @@ class Monitor:
 
     async def test_connection(self) -> tuple[bool, str]:
         """Test the connection to Kick; the result is recorded as a connection_test event."""
-        return await check_connection(self.api, self.ctx.repository)
+        return await check_connection(
+            self.api,
+            lambda ok, detail: self.write(self.ctx.repository.record_connection_test, ok, detail),
+        )
 
     async def lookup_and_add(self, name: str) -> StreamerRecord:
         """Look a name up on Kick, store it and start watching it."""
@@ -182,9 +191,17 @@ class Monitor:
         if await self._read(self.ctx.repository.get_by_username, username) is not None:
             raise AlreadyExistsError(f"{username} is already monitored")
         info = await self.api.lookup_channel(username)
-        record = await self._read(store_channel, self.ctx, info, None)
+        record = await self.write(store_channel, self.ctx, info, None)
         await self._refresh()
         return record
+
+    async def write(self, function: Callable[..., T], *args: Any) -> T:
+        """Run a write (a streamer edit, say) on the single writer thread and return its result.
+
+        Raises DatabaseUnavailableError when the monitor is not running."""
+        if self._writer is None:
+            raise DatabaseUnavailableError("the monitor is not running")
+        return await self._writer.call(function, *args)
 
     # -- inputs ----------------------------------------------------------------------------
 
@@ -205,9 +222,7 @@ class Monitor:
             kick_event_id=key,
             livestream_id=event.livestream_id,
             broadcast_started_at=event.started_at,
-            event_data=_details(
-                {"source": str(event.source), "frame": event.raw}, event.title, event.category
-            ),
+            event_data=history_details(event),
             title=event.title,
             category=event.category,
             viewers=event.viewers,
@@ -241,7 +256,7 @@ class Monitor:
                 self._track(record)
         for applied in result.applied:
             record = applied.streamer
-            reason = applied.event.event_data.get("reconcile")
+            reason = applied.reconcile_reason
             initial = reason == ReconcileReason.STARTUP
             after_resume = reason == ReconcileReason.RESUME
             if applied.event.event_type is EventType.STREAM_START:
@@ -255,12 +270,29 @@ class Monitor:
     def _on_db_recovered(self, flushed: int) -> None:
         self.bus.publish(ev.DatabaseRecovered(flushed))
 
-    def _on_overflow(self, refused: int) -> None:
+    def _on_overflow(self, refused: int, reason: str) -> None:
         self.bus.publish(
             ev.ErrorOccurred(
-                f"{refused} changes could not be queued: the database is down too long"
+                f"{refused} changes could not be queued and are lost ({reason}); "
+                "the next check of Kick restores the current status"
             )
         )
+        self.request_reconcile(ReconcileReason.PERIODIC)
+
+    def _on_quarantined(self, count: int, reason: str) -> None:
+        self.bus.publish(
+            ev.ErrorOccurred(
+                f"{count} change{'s' if count != 1 else ''} could not be stored and "
+                f"{'were' if count != 1 else 'was'} set aside ({reason}); "
+                "see `kickwatch quarantine`"
+            )
+        )
+
+    def _on_db_failed(self, reason: str, pending: int) -> None:
+        message = f"{reason}; {pending} changes were not stored; start kickwatch again"
+        self.stopped_by = message
+        self.bus.publish(ev.ErrorOccurred(message))
+        self._set_state(ev.ConnectionState.STOPPED, message)
 
     def _on_task_crashed(self, name: str, error: BaseException) -> None:
         self.bus.publish(ev.ErrorOccurred(f"{name} failed: {error}"))
@@ -399,12 +431,18 @@ class Monitor:
         self.bus.publish(ev.ConnectionStateChanged(state, detail))
 
 
-def _details(data: dict[str, Any], title: str | None, category: str | None) -> dict[str, Any]:
-    """event_data with the stream's title and category on top, for the history window."""
-    if title:
-        data["title"] = title
-    if category:
-        data["category"] = category
+def history_details(event: StreamEvent) -> dict[str, Any]:
+    """What the history keeps of a push: where it came from and what the broadcast was (the
+    frame itself can be megabytes; its parsed, capped fields are what the history needs)."""
+    data: dict[str, Any] = {"source": str(event.source)}
+    if event.livestream_id is not None:
+        data["livestream_id"] = event.livestream_id
+    if event.title:
+        data["title"] = event.title
+    if event.category:
+        data["category"] = event.category
+    if event.viewers is not None:
+        data["viewers"] = event.viewers
     return data
 
 

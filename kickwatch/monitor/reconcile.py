@@ -22,7 +22,7 @@ from kickwatch.store.timeline import Broadcast
 
 
 class ReconcileReason(StrEnum):
-    """Why a reconciliation ran; kept in event_data and used by the notification policy."""
+    """Why a reconciliation ran; carried on each change to the notification policy."""
 
     STARTUP = "startup"
     RECONNECT = "reconnect"
@@ -62,8 +62,10 @@ def _data(snapshot: LiveSnapshot | None, reason: ReconcileReason, source: str) -
             data["title"] = snapshot.title
         if snapshot.category:
             data["category"] = snapshot.category
-        if snapshot.raw:
-            data["snapshot"] = snapshot.raw
+        if snapshot.viewers is not None:
+            data["viewers"] = snapshot.viewers
+        if snapshot.livestream_id is not None:
+            data["livestream_id"] = snapshot.livestream_id
     return data
 
 
@@ -96,6 +98,7 @@ def _live(
         title=snapshot.title,
         category=snapshot.category,
         viewers=snapshot.viewers,
+        reconcile_reason=str(reason),
     )
     return [start, observation]
 
@@ -123,5 +126,6 @@ def _offline(
             livestream_id=livestream,
             broadcast_started_at=started,
             event_data=data,
+            reconcile_reason=str(reason),
         )
     ]

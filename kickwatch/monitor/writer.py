@@ -1,32 +1,42 @@
 """The single database writer: one thread that turns queued changes into batched transactions.
 
-Every write of status changes goes through here, so there are never two writers in one process.
-Items wait in a bounded queue; the thread takes what has accumulated (up to `batch_size`) and
-commits it with `Repository.apply_changes`. When the database is unavailable (SQLite locked,
-PostgreSQL restarting, disk full) the batch stays at the head of the queue and is retried with
-back-off; nothing that fits in the bound is lost, and an overflow is reported, never silent.
+Every write goes through here (status changes, and the streamer edits of the GUI and of a lookup,
+as calls), so there are never two writers in one process. Changes wait in a queue bounded by
+count and by bytes; the thread takes what has accumulated (up to `batch_size`) and commits it
+with `Repository.apply_changes`. A failure is classified (`kickwatch.store.failures`):
+
+- busy (another process holds the write lock): retried quietly, reported only if it lasts;
+- outage (disk full, PostgreSQL restarting, connection lost): the batch stays at the head of the
+  queue and is retried with back-off; nothing that fits in the bound is lost;
+- permanent (a change the database can never store): the batch is split until the bad change is
+  alone, which is quarantined with its reason; every other change is written;
+- fatal (the database file was deleted or replaced): writing stops and the monitor is told.
+
 Results are handed back to the event loop with `call_soon_threadsafe`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
-import peewee
-
-from kickwatch.domain.errors import DatabaseUnavailableError, ValidationError
+from kickwatch.domain.errors import DatabaseUnavailableError
+from kickwatch.store.failures import Failure, FailureKind, classify
 from kickwatch.store.repository import BatchResult, Repository, StatusChange, StatusObservation
 
 log = logging.getLogger(__name__)
 
 Item = StatusChange | StatusObservation
+T = TypeVar("T")
 REPORT_EVERY = 10.0  # seconds between reminders that the database is still unavailable
+_ITEM_OVERHEAD = 400  # bytes an item costs besides its text: the objects and their fields
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,13 +46,26 @@ class WriterCallbacks:
     committed: Callable[[BatchResult], None]
     unavailable: Callable[[str, int], None]  # reason, items pending
     recovered: Callable[[int], None]  # items flushed since the outage
-    overflowed: Callable[[int], None]  # items refused because the queue was full
+    overflowed: Callable[[int, str], None]  # items refused, why
+    quarantined: Callable[[int, str], None] = lambda count, reason: None  # set aside, why
+    failed: Callable[[str, int], None] = lambda reason, pending: None  # stopped for good
 
 
-def _is_unavailable(exc: BaseException) -> bool:
-    return isinstance(
-        exc, (peewee.OperationalError, peewee.InterfaceError, DatabaseUnavailableError)
-    ) or type(exc).__name__ in ("OperationalError", "InterfaceError")
+@dataclass(slots=True)
+class _Call:
+    """A function to run on the writer thread, in turn with the batches."""
+
+    function: Callable[..., Any]
+    args: tuple[Any, ...]
+    future: concurrent.futures.Future[Any]
+
+
+def item_size(item: Item) -> int:
+    """About how many bytes an item holds in memory (its text dominates)."""
+    size = _ITEM_OVERHEAD + len(item.title or "") + len(item.category or "")
+    if isinstance(item, StatusChange) and item.event_data:
+        size += len(repr(item.event_data))
+    return size
 
 
 class DbWriter:
@@ -55,24 +78,33 @@ class DbWriter:
         callbacks: WriterCallbacks,
         *,
         max_pending: int = 100_000,
+        max_pending_bytes: int = 64 * 1024 * 1024,
         batch_size: int = 2_000,
         retry_initial: float = 0.05,
         retry_max: float = 2.0,
+        busy_grace: float = 4.0,
     ) -> None:
         self._repository = repository
         self._loop = loop
         self._callbacks = callbacks
         self._max_pending = max_pending
+        self._max_pending_bytes = max_pending_bytes
         self._batch_size = batch_size
         self._retry_initial = retry_initial
         self._retry_max = retry_max
-        self._queue: deque[Item] = deque()
+        self._busy_grace = busy_grace
+        self._queue: deque[tuple[Item, int]] = deque()
+        self._calls: deque[_Call] = deque()
+        self._bytes = 0
         self._in_flight = 0
+        self._in_flight_bytes = 0
         self._condition = threading.Condition()
         self._stopping = False
         self._thread: threading.Thread | None = None
-        self.outage_since: float | None = None
+        self.outage_since: float | None = None  # monotonic time the reported outage began
+        self.failed_reason: str | None = None  # set when writing stopped for good
         self.committed_batches = 0
+        self.quarantined = 0
 
     @property
     def pending(self) -> int:
@@ -80,28 +112,55 @@ class DbWriter:
         with self._condition:
             return len(self._queue) + self._in_flight
 
+    @property
+    def pending_bytes(self) -> int:
+        """About how much memory the queued items hold."""
+        with self._condition:
+            return self._bytes + self._in_flight_bytes
+
     def start(self) -> None:
         """Start the writer thread."""
         self._thread = threading.Thread(target=self._run, name="kickwatch-db-writer", daemon=True)
         self._thread.start()
 
     def submit(self, items: Sequence[Item]) -> bool:
-        """Queue items for the next transaction; False (and reported) if the queue is full."""
+        """Queue items for the next transaction; False (and reported) if they do not fit."""
         if not items:
             return True
+        sized = [(item, item_size(item)) for item in items]
+        size = sum(cost for _, cost in sized)
+        reason = ""
         with self._condition:
-            room = self._max_pending - len(self._queue) - self._in_flight
-            if room < len(items):
-                refused = len(items)
-                accepted = False
+            count = len(self._queue) + self._in_flight
+            held = self._bytes + self._in_flight_bytes
+            if self.failed_reason is not None:
+                reason = self.failed_reason
+            elif count + len(items) > self._max_pending:
+                reason = f"{count} changes are already waiting for the database"
+            elif held + size > self._max_pending_bytes:
+                reason = f"{held // (1024 * 1024)} MiB of changes are already waiting"
             else:
-                self._queue.extend(items)
+                self._queue.extend(sized)
+                self._bytes += size
                 self._condition.notify()
-                accepted = True
-        if not accepted:
-            log.error("write queue full: %d changes refused", refused)
-            self._loop.call_soon_threadsafe(self._callbacks.overflowed, refused)
-        return accepted
+        if reason:
+            log.error("write queue full: %d changes refused (%s)", len(items), reason)
+            self._loop.call_soon_threadsafe(self._callbacks.overflowed, len(items), reason)
+            return False
+        return True
+
+    async def call(self, function: Callable[..., T], *args: Any) -> T:
+        """Run `function(*args)` on the writer thread (before the next batch) and return its
+        result; its exception is raised here, and a database outage is not retried."""
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        with self._condition:
+            if self._thread is None or not self._thread.is_alive() or self._stopping:
+                raise DatabaseUnavailableError("the database writer is not running")
+            if self.failed_reason is not None:
+                raise DatabaseUnavailableError(self.failed_reason)
+            self._calls.append(_Call(function, args, future))
+            self._condition.notify()
+        return await asyncio.wrap_future(future)
 
     def wait_idle(self, timeout: float) -> bool:
         """Block until everything queued is committed (or `timeout` passes)."""
@@ -109,7 +168,7 @@ class DbWriter:
         with self._condition:
             while self._queue or self._in_flight:
                 remaining = deadline - time.monotonic()
-                if remaining <= 0:
+                if remaining <= 0 or self.failed_reason is not None:
                     return False
                 self._condition.wait(remaining)
         return True
@@ -135,81 +194,183 @@ class DbWriter:
     def _run(self) -> None:
         delay = self._retry_initial
         last_report = -REPORT_EVERY
+        busy_since: float | None = None
         while True:
+            call: _Call | None = None
             with self._condition:
-                while not self._queue and not self._stopping:
+                while not self._queue and not self._calls and not self._stopping:
                     self._condition.wait()
-                if not self._queue and self._stopping:
+                if self._calls:
+                    call = self._calls.popleft()
+                elif not self._queue and self._stopping:
                     self._close_connection()  # a connection must not outlive its thread
                     return
-                count = min(len(self._queue), self._batch_size)
-                batch = [self._queue.popleft() for _ in range(count)]
-                self._in_flight = count
-            try:
-                result = self._write(batch)
-            except Exception as exc:
-                if not _is_unavailable(exc):
-                    # Unknown failures are retried like an outage: the thread must never die.
-                    log.exception("writing %d changes failed", len(batch))
-                self._requeue(batch)
-                reason = _reason(exc)
-                now = time.monotonic()
+                else:
+                    batch = self._take()
+            if call is not None:
+                self._run_call(call)
+                continue
+            result, remaining, failure = self._write(batch)
+            if failure is not None and failure.kind is FailureKind.FATAL:
+                self._fail(failure, batch)
+                return
+            if result.quarantined:
+                self.quarantined += len(result.quarantined)
+                self._loop.call_soon_threadsafe(
+                    self._callbacks.quarantined,
+                    len(result.quarantined),
+                    _reasons(result.quarantined),
+                )
+            if len(remaining) < len(batch):
+                self.committed_batches += 1
+                delay = self._retry_initial
+                busy_since = None
+                last_report = -REPORT_EVERY
+                if self.outage_since is not None:
+                    self.outage_since = None
+                    self._loop.call_soon_threadsafe(self._callbacks.recovered, len(batch))
+                # Queue the result before reporting idle, so a `flush()` returns only after
+                # the loop has seen it.
+                self._loop.call_soon_threadsafe(self._callbacks.committed, result)
+            if not remaining:
+                with self._condition:
+                    self._in_flight = 0
+                    self._in_flight_bytes = 0
+                    self._condition.notify_all()
+                continue
+            assert failure is not None
+            self._requeue(remaining)
+            now = time.monotonic()
+            if failure.kind is FailureKind.BUSY:
+                busy_since = busy_since if busy_since is not None else now
+                quiet = now - busy_since < self._busy_grace
+            else:
+                quiet = False
+                self._close_connection()  # a broken connection is replaced on the next try
+            if not quiet:
                 if self.outage_since is None:
                     self.outage_since = now
                     log.warning(
-                        "database unavailable, holding %d changes: %s", self.pending, reason
+                        "database unavailable, holding %d changes: %s",
+                        self.pending,
+                        failure.reason,
                     )
                 if now - last_report >= REPORT_EVERY:
                     # Once when the outage begins, then a reminder now and then, not per retry.
                     last_report = now
                     self._loop.call_soon_threadsafe(
-                        self._callbacks.unavailable, reason, self.pending
+                        self._callbacks.unavailable, failure.reason, self.pending
                     )
-                self._close_connection()
-                with self._condition:
-                    if self._stopping and time.monotonic() - self.outage_since > 1.0:
-                        self._close_connection()
-                        return
-                    self._condition.wait(delay)
-                delay = min(delay * 2, self._retry_max)
-                continue
-            delay = self._retry_initial
-            last_report = -REPORT_EVERY
-            self.committed_batches += 1
-            if self.outage_since is not None:
-                self.outage_since = None
-                self._loop.call_soon_threadsafe(self._callbacks.recovered, len(batch))
-            # Queue the result before reporting idle, so a `flush()` returns only after the loop
-            # has seen it.
-            self._loop.call_soon_threadsafe(self._callbacks.committed, result)
             with self._condition:
-                self._in_flight = 0
-                self._condition.notify_all()
+                if self._stopping and (self.outage_since is None or now - self.outage_since > 1.0):
+                    self._close_connection()
+                    return
+                self._condition.wait(delay)
+            delay = min(delay * 2, self._retry_max)
 
-    def _write(self, batch: list[Item]) -> BatchResult:
+    def _take(self) -> list[Item]:
+        """The next batch off the queue (the caller holds the lock)."""
+        count = min(len(self._queue), self._batch_size)
+        size = 0
+        batch: list[Item] = []
+        for _ in range(count):
+            item, cost = self._queue.popleft()
+            batch.append(item)
+            size += cost
+        self._bytes -= size
+        self._in_flight = count
+        self._in_flight_bytes = size
+        return batch
+
+    def _write(self, batch: list[Item]) -> tuple[BatchResult, list[Item], Failure | None]:
+        """Write `batch`: (what was committed, what is left to retry, why it is left)."""
         try:
-            return self._repository.apply_changes(batch)
-        except (ValidationError, peewee.IntegrityError) as exc:
-            # One bad item must not block the others: write them one by one, drop the bad.
-            log.error("batch refused (%s); writing its %d items one by one", exc, len(batch))
-            merged = BatchResult()
-            for item in batch:
-                try:
-                    single = self._repository.apply_changes([item])
-                except (ValidationError, peewee.IntegrityError) as item_error:
-                    log.error("dropped an invalid change %r: %s", item, item_error)
-                    continue
-                merged.applied.extend(single.applied)
-                merged.history.extend(single.history)
-                merged.duplicates += single.duplicates
-                merged.unchanged += single.unchanged
-                merged.missing_streamers += single.missing_streamers
-            return merged
+            return self._repository.apply_changes(batch), [], None
+        except Exception as exc:
+            failure = classify(exc)
+        if failure.kind is not FailureKind.PERMANENT:
+            return BatchResult(), batch, failure
+        # Some change can never be written: halve the batch until it is alone, so that it
+        # costs only itself. The halves keep their order.
+        result = BatchResult()
+        segments: deque[list[Item]] = deque()
+        self._split(batch, segments)
+        while segments:
+            segment = segments.popleft()
+            try:
+                result.merge(self._repository.apply_changes(segment))
+                continue
+            except Exception as exc:
+                failure = classify(exc)
+            if failure.kind is not FailureKind.PERMANENT:
+                left = [item for part in (segment, *segments) for item in part]
+                return result, left, failure
+            if len(segment) > 1:
+                self._split(segment, segments)
+                continue
+            stored = self._quarantine(segment[0], failure)
+            if stored is not None:
+                left = [item for part in (segment, *segments) for item in part]
+                return result, left, stored
+            result.quarantined.append(failure.reason)
+        return result, [], None
+
+    @staticmethod
+    def _split(segment: list[Item], segments: deque[list[Item]]) -> None:
+        middle = len(segment) // 2
+        segments.appendleft(segment[middle:])
+        segments.appendleft(segment[:middle])
+
+    def _quarantine(self, item: Item, failure: Failure) -> Failure | None:
+        """Set `item` aside with its reason; the failure of that write if it is an outage."""
+        log.warning(
+            "a change of streamer %d can never be written and is quarantined: %s",
+            item.streamer_id,
+            failure.reason,
+        )
+        try:
+            self._repository.quarantine(item, failure.reason)
+        except Exception as exc:
+            stored = classify(exc)
+            if stored.kind is not FailureKind.PERMANENT:
+                return stored
+            log.error("the quarantined change could not be kept either: %r", item)
+        return None
+
+    def _run_call(self, call: _Call) -> None:
+        if not call.future.set_running_or_notify_cancel():
+            return
+        try:
+            value = call.function(*call.args)
+        except BaseException as exc:
+            if classify(exc).kind in (FailureKind.OUTAGE, FailureKind.FATAL):
+                self._close_connection()
+            call.future.set_exception(exc)
+        else:
+            call.future.set_result(value)
+
+    def _fail(self, failure: Failure, batch: list[Item]) -> None:
+        """Stop writing for good: the database is not the one every later process opens."""
+        self._requeue(batch)
+        with self._condition:
+            self.failed_reason = failure.reason
+            pending = len(self._queue)
+            calls = list(self._calls)
+            self._calls.clear()
+            self._condition.notify_all()
+        for call in calls:
+            call.future.set_exception(DatabaseUnavailableError(failure.reason))
+        log.error("%s; %d changes not stored", failure.reason, pending)
+        self._close_connection()
+        self._loop.call_soon_threadsafe(self._callbacks.failed, failure.reason, pending)
 
     def _requeue(self, batch: list[Item]) -> None:
         with self._condition:
-            self._queue.extendleft(reversed(batch))
+            sized = [(item, item_size(item)) for item in batch]
+            self._queue.extendleft(reversed(sized))
+            self._bytes += sum(cost for _, cost in sized)
             self._in_flight = 0
+            self._in_flight_bytes = 0
             self._condition.notify_all()
 
     def _close_connection(self) -> None:
@@ -221,8 +382,7 @@ class DbWriter:
             log.debug("closing a broken connection failed", exc_info=True)
 
 
-def _reason(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    if "locked" in text or "busy" in text:
-        return "the database is locked by another program"
-    return text
+def _reasons(reasons: list[str]) -> str:
+    """Why changes were quarantined, each reason once, in a few words."""
+    unique = list(dict.fromkeys(reasons))
+    return "; ".join(unique[:3]) + ("; ..." if len(unique) > 3 else "")

@@ -62,6 +62,7 @@ class StatusChange:
     title: str | None = None
     category: str | None = None
     viewers: int | None = None
+    reconcile_reason: str | None = None  # why the poll that saw it ran; None for a push
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +83,7 @@ class AppliedChange:
 
     streamer: StreamerRecord
     event: StatusEventRecord
+    reconcile_reason: str | None = None  # carried from the `StatusChange`
 
 
 @dataclass
@@ -94,6 +96,19 @@ class BatchResult:
     duplicates: int = 0
     unchanged: int = 0
     missing_streamers: int = 0
+    quarantined: list[str] = field(default_factory=list)  # why each set-aside change was
+
+    def merge(self, other: BatchResult) -> None:
+        """Add what a later transaction did; a streamer changed again keeps its newer state."""
+        self.applied.extend(other.applied)
+        self.history.extend(other.history)
+        stored = {record.id: record for record in self.streamers}
+        stored.update((record.id, record) for record in other.streamers)
+        self.streamers = list(stored.values())
+        self.duplicates += other.duplicates
+        self.unchanged += other.unchanged
+        self.missing_streamers += other.missing_streamers
+        self.quarantined.extend(other.quarantined)
 
 
 class Batch:
@@ -125,7 +140,7 @@ class Batch:
             )
             self.known_event_ids.update(str(row.kick_event_id) for row in query)
         self.touched: set[int] = set()
-        self.fresh: list[tuple[int, Inserted]] = []
+        self.fresh: list[tuple[int, Inserted, str | None]] = []
 
     def observe(self, item: StatusObservation) -> None:
         row = self.streamers.get(item.streamer_id)
@@ -311,7 +326,7 @@ class Batch:
             row, change.event_type, previous, at, broadcast, change=change, synthetic=False
         )
         self._set_current(row, change.event_type, at, broadcast, change)
-        self.fresh.append((row.id, event))
+        self.fresh.append((row.id, event, change.reconcile_reason))
 
     def _insert_late(self, row: Streamer, change: StatusChange, broadcast: Broadcast) -> None:
         """An event older than the newest stored one: history, then re-derive the timeline."""
@@ -434,9 +449,9 @@ class Batch:
             self.database.handle.execute_sql(self.sql.update_streamer, [*params, row.id])
         records = {sid: to_streamer_record(self.streamers[sid]) for sid in self.touched}
         self.result.streamers = list(records.values())
-        for streamer_id, inserted in self.fresh:
+        for streamer_id, inserted, reason in self.fresh:
             event = inserted.record(self.streamers[streamer_id].username)
-            self.result.applied.append(AppliedChange(streamer=records[streamer_id], event=event))
+            self.result.applied.append(AppliedChange(records[streamer_id], event, reason))
 
 
 def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:

@@ -18,6 +18,7 @@ import peewee
 
 from kickwatch.domain.errors import ConfigurationError, DatabaseUnavailableError
 from kickwatch.paths import make_private_dirs
+from kickwatch.store.failures import DatabaseReplacedError
 from kickwatch.store.models import MODELS, database_proxy
 from kickwatch.store.schema import MIGRATIONS, SCHEMA_VERSION
 
@@ -34,6 +35,23 @@ class Database:
     dialect: str  # "sqlite" or "postgresql"
     url: str
     path: Path | None = None
+    identity: tuple[int, int] | None = None  # SQLite: (device, inode) of the file opened
+
+    def check_file(self) -> None:
+        """Raise DatabaseReplacedError when the SQLite file was deleted or replaced since it was
+        opened: a commit into an unlinked file would be lost for every later process."""
+        if self.path is None or self.identity is None:
+            return
+        try:
+            stat = os.stat(self.path)
+        except FileNotFoundError:
+            raise DatabaseReplacedError(
+                f"the database file {self.path} was deleted while kickwatch was running"
+            ) from None
+        if (stat.st_dev, stat.st_ino) != self.identity:
+            raise DatabaseReplacedError(
+                f"the database file {self.path} was replaced while kickwatch was running"
+            )
 
     def display_url(self) -> str:
         """The URL with any password masked, for output and logs."""
@@ -108,12 +126,19 @@ def _connect_sqlite(path: Path, url: str) -> Database:
         },
         check_same_thread=False,
         timeout=BUSY_TIMEOUT_MS / 1000,
+        # Take the write lock when a transaction begins: a deferred transaction that reads and
+        # then writes fails at once (SQLITE_BUSY) when another process committed meanwhile,
+        # instead of waiting its turn.
+        lock_type="IMMEDIATE",
     )
     try:
         handle.connect(reuse_if_open=True)
     except peewee.OperationalError as exc:
         raise DatabaseUnavailableError(f"cannot open database {path}: {exc}") from exc
-    return Database(handle=handle, dialect="sqlite", url=url, path=path)
+    stat = os.stat(path)
+    return Database(
+        handle=handle, dialect="sqlite", url=url, path=path, identity=(stat.st_dev, stat.st_ino)
+    )
 
 
 def _connect_postgres(url: str) -> Database:

@@ -13,6 +13,8 @@ from typing import Any
 
 import peewee
 
+from kickwatch.domain.text import storable_json
+
 database_proxy = peewee.DatabaseProxy()
 
 
@@ -41,7 +43,10 @@ class JsonField(peewee.TextField):
     """A JSON document stored as text (valid JSON is also checked by the database)."""
 
     def db_value(self, value: Any) -> Any:
-        return None if value is None else json.dumps(value, separators=(",", ":"), default=str)
+        if value is None:
+            return None
+        # Strict JSON only: NaN, Infinity and lone surrogates would fail the JSON check.
+        return json.dumps(storable_json(value), separators=(",", ":"), allow_nan=False)
 
     def python_value(self, value: Any) -> Any:
         if value is None:
@@ -123,4 +128,18 @@ class Configuration(BaseModel):
         table_name = "configuration"
 
 
-MODELS = (Streamer, StatusEvent, Configuration)
+class QuarantinedChange(BaseModel):
+    """A change the database refused for good, with the reason, kept for the user to inspect."""
+
+    id = peewee.AutoField()
+    streamer_id = peewee.BigIntegerField(null=True)
+    change_kind = peewee.TextField()
+    reason = peewee.TextField()
+    change_data = JsonField()
+    quarantined_at = UtcDateTimeField()
+
+    class Meta:
+        table_name = "quarantined_change"
+
+
+MODELS = (Streamer, StatusEvent, Configuration, QuarantinedChange)

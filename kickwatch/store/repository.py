@@ -9,17 +9,20 @@ to the receive time (see `kickwatch.store.timeline` for the ordering rules).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 import peewee
 
 from kickwatch.domain.clock import Clock
 from kickwatch.domain.errors import AlreadyExistsError, NotFoundError, ValidationError
-from kickwatch.domain.records import StatusEventRecord, StreamerRecord
+from kickwatch.domain.records import StatusEventRecord, StreamerRecord, iso
 from kickwatch.domain.status import EventType, Status
+from kickwatch.domain.text import storable_text
 from kickwatch.domain.validation import (
     normalize_username,
     validate_display_name,
@@ -34,7 +37,7 @@ from kickwatch.store.batch import (
 )
 from kickwatch.store.convert import to_event_record, to_streamer_record
 from kickwatch.store.database import Database
-from kickwatch.store.models import StatusEvent, Streamer
+from kickwatch.store.models import QuarantinedChange, StatusEvent, Streamer
 
 log = logging.getLogger(__name__)
 
@@ -283,6 +286,7 @@ class Repository:
         result = BatchResult()
         if not items:
             return result
+        self.database.check_file()
         with self.database.handle.atomic():
             batch = Batch(self.database, self.clock, items, result)
             for item in items:
@@ -291,4 +295,52 @@ class Repository:
                 else:
                     batch.apply(item)
             batch.finish()
+            # Commit only into the file every later process opens.
+            self.database.check_file()
+        self.database.check_file()
         return result
+
+    # -- quarantine ------------------------------------------------------------------------
+
+    def quarantine(self, item: StatusChange | StatusObservation, reason: str) -> None:
+        """Keep a change the database refused for good, with the reason, for the user to see."""
+        kind = str(item.event_type) if isinstance(item, StatusChange) else "observation"
+        data = {f.name: _plain(getattr(item, f.name)) for f in dataclasses.fields(item)}
+        with self.database.handle.atomic():
+            QuarantinedChange.create(
+                streamer_id=item.streamer_id,
+                change_kind=kind,
+                reason=storable_text(reason, 500) or "refused",
+                change_data=data,
+                quarantined_at=self.clock.now(),
+            )
+
+    def quarantined_changes(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """Changes set aside because they can never be written, newest first."""
+        query = QuarantinedChange.select().order_by(QuarantinedChange.id.desc())
+        if limit is not None:
+            query = query.limit(limit)
+        return [
+            {
+                "id": row.id,
+                "streamer_id": row.streamer_id,
+                "change_kind": row.change_kind,
+                "reason": row.reason,
+                "quarantined_at": iso(row.quarantined_at),
+                "change": row.change_data,
+            }
+            for row in query
+        ]
+
+    def count_quarantined(self) -> int:
+        """How many changes are in quarantine."""
+        return int(QuarantinedChange.select().count())
+
+
+def _plain(value: Any) -> Any:
+    """A field of a change as JSON: timestamps as ISO 8601 text, enums as their value."""
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, StrEnum):
+        return str(value)
+    return value

@@ -182,5 +182,24 @@ class Migration:
     statements: Callable[[str], list[str]]
 
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "initial schema of the data model", _initial),)
+def _quarantine(dialect: str) -> list[str]:
+    """Changes that can never be written, kept where the user can inspect them."""
+    pk = "INTEGER PRIMARY KEY AUTOINCREMENT" if dialect == "sqlite" else "BIGSERIAL PRIMARY KEY"
+    return [
+        f"""CREATE TABLE quarantined_change (
+            id {pk},
+            streamer_id BIGINT,
+            change_kind TEXT NOT NULL,
+            reason TEXT NOT NULL CONSTRAINT chk_quarantine_reason CHECK (length(reason) > 0),
+            change_data TEXT NOT NULL,
+            quarantined_at TIMESTAMP NOT NULL
+        )""",
+        "CREATE INDEX idx_quarantined_change_at ON quarantined_change (quarantined_at)",
+    ]
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "initial schema of the data model", _initial),
+    Migration(2, "quarantine for changes that can never be written", _quarantine),
+)
 SCHEMA_VERSION = MIGRATIONS[-1].version

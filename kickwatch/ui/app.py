@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+from collections.abc import Callable
 from datetime import datetime, tzinfo
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QWidget
@@ -45,6 +46,9 @@ from kickwatch.ui.tray_model import TrayViewModel
 log = logging.getLogger(__name__)
 
 
+T = TypeVar("T")
+
+
 class MonitorPort(Protocol):
     """The surface of `kickwatch.monitor.monitor.Monitor` the GUI uses."""
 
@@ -59,6 +63,7 @@ class MonitorPort(Protocol):
     async def reconcile_now(self) -> None: ...
     async def test_connection(self) -> tuple[bool, str]: ...
     async def lookup_and_add(self, name: str) -> StreamerRecord: ...
+    async def write(self, function: Callable[..., T], *args: Any) -> T: ...
 
 
 class KickwatchApp(QObject):
@@ -266,7 +271,7 @@ class KickwatchApp(QObject):
     async def mute(self, username: str) -> None:
         """Mute a streamer (from a notification's Mute button)."""
         update = functools.partial(self.ctx.repository.update_streamer, username, is_muted=True)
-        await run_blocking(update)
+        await self.monitor.write(update)
         self.monitor.streamers_changed()
 
     # -- windows ----------------------------------------------------------------------------

@@ -57,12 +57,14 @@ def test_a_live_snapshot_of_an_offline_streamer_is_a_start_keyed_by_user_and_sta
     assert start.kick_event_id == f"u70:{int(STARTED.timestamp())}:start"
     assert start.event_timestamp == STARTED == start.broadcast_started_at
     assert start.received_timestamp == NOW
+    # The history keeps the parsed fields, not the whole (unbounded) snapshot.
     assert start.event_data == {
         "source": "official_api",
         "reconcile": "reconnect",
         "title": "hello",
-        "snapshot": {"id": "uuid"},
+        "viewers": 5,
     }
+    assert start.reconcile_reason == "reconnect"
     assert (start.title, start.viewers) == ("hello", 5)
     assert observation == StatusObservation(7, True, NOW, "hello", None, 5)
 

@@ -1,5 +1,6 @@
-"""`DbWriter` on its own: batches, a bounded queue whose overflow is reported, retries through an
-outage, one bad item that does not block the rest, and a flush on stop."""
+"""`DbWriter` on its own: batches, a queue bounded by count and bytes whose overflow is reported,
+retries through an outage, a busy wait that is not an outage, one bad item that is quarantined
+without blocking the rest, and a flush on stop."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
+
+import sqlite3
 
 import peewee
 
@@ -36,13 +39,28 @@ class FakeHandle:
         self.closes += 1
 
 
-class FakeRepository:
-    """Records every batch; fails the first `failures` calls; refuses batches with `bad` ids."""
+def sqlite_failure(code: int, text: str) -> peewee.OperationalError:
+    """What peewee raises for a SQLite error with this result code."""
+    error = sqlite3.OperationalError(text)
+    error.sqlite_errorcode = code  # type: ignore[attr-defined]
+    return peewee.OperationalError(error, text)
 
-    def __init__(self, failures: int = 0, bad: frozenset[int] = frozenset()) -> None:
+
+class FakeRepository:
+    """Records every batch; fails the first `failures` calls with `failure`; refuses batches
+    with `bad` ids."""
+
+    def __init__(
+        self,
+        failures: int = 0,
+        bad: frozenset[int] = frozenset(),
+        failure: Exception | None = None,
+    ) -> None:
         self.failures = failures
+        self.failure = failure or sqlite_failure(13, "database or disk is full")
         self.bad = bad
         self.batches: list[list[int]] = []
+        self.quarantined: list[tuple[int, str]] = []
         self.gate = threading.Event()
         self.gate.set()
         self.database = SimpleNamespace(handle=FakeHandle())
@@ -51,11 +69,14 @@ class FakeRepository:
         self.gate.wait(5)
         if self.failures:
             self.failures -= 1
-            raise peewee.OperationalError("database is locked")
+            raise self.failure
         if any(item.streamer_id in self.bad for item in batch):
             raise ValidationError("streamer", "is bad")
         self.batches.append([item.streamer_id for item in batch])
         return BatchResult(unchanged=len(batch))
+
+    def quarantine(self, item: Any, reason: str) -> None:
+        self.quarantined.append((item.streamer_id, reason))
 
     @property
     def written(self) -> list[int]:
@@ -68,13 +89,17 @@ class Calls:
     unavailable: list[tuple[str, int]] = field(default_factory=list)
     recovered: list[int] = field(default_factory=list)
     overflowed: list[int] = field(default_factory=list)
+    quarantined: list[tuple[int, str]] = field(default_factory=list)
+    failed: list[tuple[str, int]] = field(default_factory=list)
 
     def callbacks(self) -> WriterCallbacks:
         return WriterCallbacks(
             self.committed.append,
             lambda reason, pending: self.unavailable.append((reason, pending)),
             self.recovered.append,
-            self.overflowed.append,
+            lambda refused, reason: self.overflowed.append(refused),
+            lambda count, reason: self.quarantined.append((count, reason)),
+            lambda reason, pending: self.failed.append((reason, pending)),
         )
 
 
@@ -123,20 +148,61 @@ async def test_an_outage_is_reported_retried_and_loses_nothing() -> None:
     await db.stop()
     assert repo.written == [1, 2, 3]  # once each, in order
     # Reported once for the outage, not once per failed retry.
-    assert calls.unavailable == [("the database is locked by another program", 2)]
+    assert calls.unavailable == [("the disk is full", 2)]
     assert calls.recovered == [2]
     assert repo.database.handle.closes >= 3  # a fresh connection for every retry
     assert db.outage_since is None
 
 
-async def test_a_bad_item_is_dropped_and_the_rest_of_its_batch_written() -> None:
+async def test_a_bad_item_is_quarantined_and_the_rest_of_its_batch_written() -> None:
     repo, calls = FakeRepository(bad=frozenset({2})), Calls()
     db = writer(repo, calls)
-    db.submit(items(1, 2, 3))
+    db.submit(items(1, 2, 3, 4, 5, 6, 7))
     db.start()
     await db.stop()
-    assert repo.written == [1, 3]
+    assert sorted(repo.written) == [1, 3, 4, 5, 6, 7]
+    assert repo.written == sorted(repo.written)  # the halves keep their order
+    assert repo.quarantined == [(2, "streamer: is bad")]
     assert not calls.unavailable
+    await wait_for(lambda: calls.quarantined == [(1, "streamer: is bad")])
+    # Halving finds it in a few transactions, not one per item.
+    assert len(repo.batches) <= 5
+
+
+async def test_a_busy_database_is_waited_for_quietly_within_the_grace() -> None:
+    repo = FakeRepository(failures=3, failure=sqlite_failure(5, "database is locked"))
+    calls = Calls()
+    db = writer(repo, calls, busy_grace=60.0)
+    db.start()
+    db.submit(items(1, 2))
+    assert await db.flush(5)
+    await db.stop()
+    assert repo.written == [1, 2]
+    assert calls.unavailable == [] and calls.recovered == []
+
+
+async def test_a_busy_database_past_the_grace_is_reported_as_locked() -> None:
+    repo = FakeRepository(failures=3, failure=sqlite_failure(5, "database is locked"))
+    calls = Calls()
+    db = writer(repo, calls, busy_grace=0.0)
+    db.start()
+    db.submit(items(1, 2))
+    await wait_for(lambda: calls.recovered, what="recovered")
+    await db.stop()
+    assert calls.unavailable == [("the database is locked by another program", 2)]
+
+
+async def test_the_queue_is_bounded_by_bytes_as_well_as_by_count() -> None:
+    repo, calls = FakeRepository(), Calls()
+    db = writer(repo, calls, max_pending_bytes=10_000)
+    big = [StatusObservation(1, True, NOW, title="x" * 4_000)]
+    assert db.submit(big)
+    assert db.submit(big)
+    assert not db.submit(big)  # a third would pass 10,000 bytes
+    await wait_for(lambda: calls.overflowed == [1])
+    db.start()
+    await db.stop()
+    assert repo.written == [1, 1]
 
 
 async def test_stop_flushes_what_is_pending() -> None:

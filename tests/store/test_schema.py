@@ -222,18 +222,19 @@ def test_migration_copies_the_sqlite_file_aside_and_applies_in_order(
 ) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "k.db"
     open_database(str(path)).close()
+    current = schema_module.SCHEMA_VERSION
     step = Migration(
-        2, "add a note column", lambda d: ["ALTER TABLE streamer ADD COLUMN note TEXT"]
+        current + 1, "add a note column", lambda d: ["ALTER TABLE streamer ADD COLUMN note TEXT"]
     )
     monkeypatch.setattr(schema_module, "MIGRATIONS", (*schema_module.MIGRATIONS, step))
     import kickwatch.store.database as database_module
 
     monkeypatch.setattr(database_module, "MIGRATIONS", (*schema_module.MIGRATIONS,))
-    monkeypatch.setattr(database_module, "SCHEMA_VERSION", 2)
+    monkeypatch.setattr(database_module, "SCHEMA_VERSION", current + 1)
     database = open_database(str(path))
     try:
-        assert database.schema_version() == 2
-        assert (tmp_path / "k.db.v1.bak").exists()
+        assert database.schema_version() == current + 1
+        assert (tmp_path / f"k.db.v{current}.bak").exists()
         columns = [r[1] for r in database.handle.execute_sql("PRAGMA table_info(streamer)")]
         assert "note" in columns
     finally:
@@ -245,17 +246,20 @@ def test_a_failing_migration_leaves_the_previous_version(
 ) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "k.db"
     open_database(str(path)).close()
-    broken = Migration(2, "broken", lambda d: ["ALTER TABLE streamer ADD COLUMN x TEXT", "NOT SQL"])
+    current = schema_module.SCHEMA_VERSION
+    broken = Migration(
+        current + 1, "broken", lambda d: ["ALTER TABLE streamer ADD COLUMN x TEXT", "NOT SQL"]
+    )
     import kickwatch.store.database as database_module
 
     monkeypatch.setattr(database_module, "MIGRATIONS", (*schema_module.MIGRATIONS, broken))
-    monkeypatch.setattr(database_module, "SCHEMA_VERSION", 2)
+    monkeypatch.setattr(database_module, "SCHEMA_VERSION", current + 1)
     with pytest.raises(peewee.OperationalError):
         open_database(str(path))
     monkeypatch.undo()
     database = open_database(str(path))
     try:
-        assert database.schema_version() == 1
+        assert database.schema_version() == current
         columns = [r[1] for r in database.handle.execute_sql("PRAGMA table_info(streamer)")]
         assert "x" not in columns
     finally:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
+from typing import Any, TypeVar
 
 from kickwatch.context import Context
 from kickwatch.domain.errors import KickwatchError, NotFoundError
@@ -19,6 +22,8 @@ from kickwatch.monitor.events import (
 )
 from kickwatch.store.repository import StatusChange
 
+T = TypeVar("T")
+
 
 class FakeMonitor:
     """The Monitor's surface over a real repository; tests drive go-lives by hand."""
@@ -31,6 +36,7 @@ class FakeMonitor:
         self.started = False
         self.stopped = False
         self.changed = 0
+        self.writes = 0
         self.unknown: set[str] = set()
         self.blocked = False
         self.connection_ok = (True, "connected to the fake Kick")
@@ -51,6 +57,11 @@ class FakeMonitor:
 
     async def reconcile_now(self) -> None:
         return None
+
+    async def write(self, function: Callable[..., T], *args: Any) -> T:
+        """Writes run off the GUI thread, as on the real monitor's writer; counted."""
+        self.writes += 1
+        return await asyncio.to_thread(function, *args)
 
     async def test_connection(self) -> tuple[bool, str]:
         ok, detail = self.connection_ok

@@ -33,7 +33,6 @@ from kickwatch.domain.errors import KickwatchError
 from kickwatch.domain.records import StreamerRecord
 from kickwatch.domain.validation import normalize_username
 from kickwatch.store.repository import Repository
-from kickwatch.ui.qtloop import run_blocking
 from kickwatch.ui.settings.fields import ERROR_STYLE
 from kickwatch.ui.settings.streamer_model import NAME_COLUMN, StreamerTableModel
 
@@ -225,7 +224,7 @@ class StreamersTab(QWidget):
         """Delete streamers (and their events) and drop their rows."""
         for name in names:
             try:
-                await run_blocking(self.repository.remove_streamer, name)
+                await self.monitor.write(self.repository.remove_streamer, name)
             except KickwatchError as exc:
                 self._show_add_message(str(exc), error=True)
                 continue
@@ -241,7 +240,7 @@ class StreamersTab(QWidget):
         """Store one switch of one streamer and show the stored record."""
         update = functools.partial(self.repository.update_streamer, username, **{field: value})
         try:
-            record = await run_blocking(update)
+            record = await self.monitor.write(update)
         except KickwatchError as exc:
             self._show_add_message(str(exc), error=True)
             return
