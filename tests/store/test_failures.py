@@ -4,6 +4,7 @@ change), fatal (the file was replaced)."""
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from pathlib import Path
 
@@ -16,9 +17,8 @@ from kickwatch.store.failures import DatabaseReplacedError, FailureKind, classif
 
 
 def raised(handle: peewee.Database, sql: str, params: tuple[object, ...] = ()) -> BaseException:
-    with pytest.raises(Exception) as info:
-        with handle.atomic():
-            handle.execute_sql(sql, params)
+    with pytest.raises(Exception) as info, handle.atomic():
+        handle.execute_sql(sql, params)
     return info.value
 
 
@@ -114,7 +114,5 @@ def test_postgresql_errors_are_classified_by_sqlstate(pg_url: str) -> None:
         failure = classify(lost)
         assert failure.kind is FailureKind.OUTAGE, failure
     finally:
-        try:
+        with contextlib.suppress(peewee.DatabaseError):
             database.close()
-        except peewee.DatabaseError:
-            pass
