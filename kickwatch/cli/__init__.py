@@ -42,7 +42,14 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The full parser (subcommand modules register themselves)."""
-    from kickwatch.cli import config_cmd, doctor_cmd, history_cmd, run_cmd, streamers_cmd
+    from kickwatch.cli import (
+        config_cmd,
+        doctor_cmd,
+        history_cmd,
+        quarantine_cmd,
+        run_cmd,
+        streamers_cmd,
+    )
 
     parser = _Parser(
         prog="kickwatch",
@@ -55,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for module in (streamers_cmd, history_cmd, config_cmd, doctor_cmd, run_cmd):
+    for module in (streamers_cmd, history_cmd, quarantine_cmd, config_cmd, doctor_cmd, run_cmd):
         module.register(commands)
     return parser
 

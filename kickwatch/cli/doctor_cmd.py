@@ -42,6 +42,14 @@ def run_doctor(args: argparse.Namespace) -> int:
             f"version {version} ({state})"
         )
         print(f"streamers    ok    {len(streamers)} ({active} active)")
+        quarantined = ctx.repository.count_quarantined()
+        if quarantined:
+            print(
+                f"quarantine   warn  {quarantined} changes could not be stored "
+                "(kickwatch quarantine)"
+            )
+        else:
+            print("quarantine   ok    no changes set aside")
         try:
             master = ctx.secrets.master
             note = {

@@ -314,3 +314,26 @@ def test_new_streamers_take_the_offline_alert_default(cli: Cli) -> None:
     cli("add", "beta", "--user-id", "2")
     rows = json.loads(cli("list", "--json").stdout)
     assert [(r["username"], r["notify_on_end"]) for r in rows] == [("alpha", False), ("beta", True)]
+
+
+def test_quarantine_lists_changes_that_could_not_be_stored(cli: Cli) -> None:
+    cli("add", "alpha", "--user-id", "1")
+    assert "no changes were set aside" in cli("quarantine").stdout
+    assert "quarantine   ok" in cli("doctor").stdout
+    database = open_database(str(cli.home / "kickwatch.db"))
+    repo = Repository(database, ManualClock(NOW))
+    alpha = repo.get_by_username("alpha")
+    assert alpha is not None
+    change = StatusChange(
+        alpha.id, EventType.STREAM_START, NOW, NOW, "1:9:start", "9", title="bad \ud800 title"
+    )
+    repo.quarantine(change, "a value cannot be stored: surrogates not allowed")
+    database.close()
+    table = cli("quarantine")
+    assert table.returncode == 0, table.stderr
+    assert "surrogates not allowed" in table.stdout and "stream_start" in table.stdout
+    (row,) = json.loads(cli("quarantine", "--json").stdout)
+    assert row["streamer_id"] == alpha.id
+    assert row["change"]["kick_event_id"] == "1:9:start"
+    assert row["change"]["title"] == "bad \ufffd title"  # kept, made storable
+    assert "quarantine   warn  1 changes" in cli("doctor").stdout
