@@ -13,6 +13,7 @@ import pytest
 
 from kickwatch.domain.status import EventType
 from kickwatch.store import Repository, StatusChange, open_database
+from kickwatch.store.schema import SCHEMA_VERSION
 from tests.cli.helpers import Cli, make_cli
 from tests.clock import ManualClock
 
@@ -263,7 +264,7 @@ def test_doctor_reports_database_schema_key_source_and_paths(cli: Cli) -> None:
     result = cli("doctor")
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "schema       ok    version 1 (current)" in out
+    assert f"schema       ok    version {SCHEMA_VERSION} (current)" in out
     assert "KICKWATCH_MASTER_KEY" in out
     assert str(cli.home) in out
 
