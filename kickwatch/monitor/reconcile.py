@@ -10,7 +10,7 @@ an observation without an event.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -19,6 +19,11 @@ from kickwatch.domain.records import StreamerRecord, iso
 from kickwatch.domain.status import EventType, Status
 from kickwatch.store.repository import StatusChange, StatusObservation
 from kickwatch.store.timeline import Broadcast
+
+
+# A start-up this soon after the streamer was last seen offline is a reconnect for it: a stream
+# that began in between is news, not a stream that was already live when kickwatch started.
+RESTART_WINDOW = timedelta(minutes=15)
 
 
 class ReconcileReason(StrEnum):
@@ -85,6 +90,13 @@ def _live(
     ):
         return [observation]
     started = snapshot.started_at or observed_at
+    if (
+        reason is ReconcileReason.STARTUP
+        and streamer.status == Status.OFFLINE
+        and observed_at - streamer.updated_at <= RESTART_WINDOW
+    ):
+        # Compared on the local clock only: Kick's own clock may be minutes off.
+        reason = ReconcileReason.RECONNECT
     key = broadcast_key(streamer.kick_user_id, snapshot.started_at, snapshot.livestream_id)
     start = StatusChange(
         streamer_id=streamer.id,

@@ -38,6 +38,7 @@ from kickwatch.store.statements import (
 )
 from kickwatch.store.timeline import (
     BROADCAST_TOLERANCE,
+    ONE_TICK,
     Broadcast,
     synthetic_start_time,
 )
@@ -189,6 +190,9 @@ class Batch:
             self.known_event_ids.add(change.kick_event_id)
         self.touched.add(row.id)
         newest = row.last_status_update is None or at > row.last_status_update
+        if not newest and self._follows_last_broadcast(row, change.event_type, broadcast):
+            change, at = self._after_last_end(row, change)
+            newest = True
         if newest:
             self._append(row, change, broadcast)
         else:
@@ -201,6 +205,37 @@ class Batch:
         )
         if row.last_seen_online is None or seen > row.last_seen_online:
             row.last_seen_online = seen
+
+    def _follows_last_broadcast(
+        self, row: Streamer, event_type: EventType, broadcast: Broadcast
+    ) -> bool:
+        """Whether a start stamped before the streamer's last end belongs to a later broadcast.
+
+        An end is stamped when it was seen (Pusher's stop event has no time; a poll sees only
+        that the stream is gone), on the local clock; a start is stamped by Kick's clock. When
+        Kick's clock runs behind, a new broadcast seems to start before the last one ended. A
+        broadcast that began after the last one did cannot have started before it ended.
+        """
+        if event_type is not EventType.STREAM_START or row.status != Status.OFFLINE:
+            return False
+        last = self._newest_row(row)
+        if last is None or last.event_type != EventType.STREAM_END:
+            return False
+        previous = row_broadcast(last)
+        if broadcast.started_at is not None and previous.started_at is not None:
+            return broadcast.started_at - previous.started_at > BROADCAST_TOLERANCE
+        if broadcast.livestream_id and previous.livestream_id:
+            return _later_id(broadcast.livestream_id, previous.livestream_id)
+        return False
+
+    def _after_last_end(self, row: Streamer, change: StatusChange) -> tuple[StatusChange, datetime]:
+        """The change restamped just after the last end, its own time kept in event_data."""
+        assert row.last_status_update is not None and change.event_timestamp is not None
+        at = row.last_status_update + ONE_TICK
+        data = dict(change.event_data)
+        data.setdefault("raw_event_timestamp", iso(change.event_timestamp))
+        received = max(change.received_timestamp, at)
+        return replace(change, event_timestamp=at, received_timestamp=received, event_data=data), at
 
     def _clamped(self, change: StatusChange) -> StatusChange:
         received = min(utc(change.received_timestamp), self.now)
@@ -452,6 +487,13 @@ class Batch:
         for streamer_id, inserted, reason in self.fresh:
             event = inserted.record(self.streamers[streamer_id].username)
             self.result.applied.append(AppliedChange(records[streamer_id], event, reason))
+
+
+def _later_id(candidate: str, previous: str) -> bool:
+    """Whether Kick's numeric livestream id `candidate` was issued after `previous`."""
+    if candidate.isascii() and candidate.isdigit() and previous.isascii() and previous.isdigit():
+        return int(candidate) > int(previous)
+    return False
 
 
 def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:

@@ -117,3 +117,24 @@ def test_every_streamer_polled_gets_its_own_items_in_order() -> None:
         (8, "StatusChange"),
         (8, "StatusObservation"),
     ]
+
+
+def test_at_start_up_a_stream_begun_since_the_last_offline_check_is_news() -> None:
+    # Seen offline 30 s before a restart; Kick's clock says the stream began 2 minutes before
+    # that (its clock runs behind): the start counts as missed while reconnecting, not as a
+    # stream that was already live.
+    seen_offline = streamer(Status.OFFLINE, updated_at=NOW - timedelta(seconds=30))
+    skewed = live(started_at=NOW - timedelta(seconds=150))
+    start, _ = changes_from_snapshots([seen_offline], {70: skewed}, NOW, ReconcileReason.STARTUP)
+    assert isinstance(start, StatusChange)
+    assert start.reconcile_reason == ReconcileReason.RECONNECT
+
+
+def test_at_start_up_a_stream_of_a_streamer_not_seen_for_long_is_already_live() -> None:
+    long_ago = streamer(Status.OFFLINE, updated_at=NOW - timedelta(hours=5))
+    unknown = replace(streamer(Status.UNKNOWN, updated_at=NOW), id=8, kick_user_id=80)
+    items = changes_from_snapshots(
+        [long_ago, unknown], {70: live(), 80: live(user_id=80)}, NOW, ReconcileReason.STARTUP
+    )
+    starts = [i for i in items if isinstance(i, StatusChange)]
+    assert [s.reconcile_reason for s in starts] == ["startup", "startup"]

@@ -320,3 +320,70 @@ def test_an_end_before_its_start_for_a_streamer_known_offline_is_history(store: 
         ("stream_start", False, "101:4:start"),
         ("stream_end", False, "101:4:end"),
     ]
+
+
+def test_a_new_broadcast_stamped_by_a_slow_kick_clock_before_the_last_end_is_current(
+    store: Store,
+) -> None:
+    """Kick's clock 120 s behind ours: an end stamped when we saw it (local clock), then a new
+    broadcast whose start Kick stamps before that end. It is a later broadcast, so it is the
+    current status: online, applied (alerted), and no inferred row is made up."""
+    alpha = add(store)
+    now = store.clock.now()
+    kick = timedelta(seconds=120)  # Kick's clock lags ours by this
+    first_start = now - timedelta(minutes=30)
+    store.repository.apply_changes(
+        [
+            StatusChange(
+                alpha.id,
+                START,
+                first_start + kick,
+                first_start,
+                "101:1:start",
+                "1",
+                broadcast_started_at=first_start,
+            ),
+            # Pusher's stop event has no time: stamped when received, on the local clock.
+            StatusChange(alpha.id, END, now - timedelta(seconds=60), None, "101:1:end", "1"),
+        ]
+    )
+    second_start_local = now - timedelta(seconds=20)
+    stamped = second_start_local - kick  # 140 s ago: before the end we saw 60 s ago
+    result = store.repository.apply_changes(
+        [
+            StatusChange(
+                alpha.id,
+                START,
+                second_start_local,
+                stamped,
+                "101:2:start",
+                "2",
+                broadcast_started_at=stamped,
+            )
+        ]
+    )
+    assert [a.event.event_type for a in result.applied] == [START]
+    record = store.repository.get_by_username("alpha")
+    assert record is not None and record.status == Status.ONLINE
+    assert record.current_livestream_id == "2"
+    events = store.repository.event_history(newest_first=False)
+    assert [(e.event_type, bool(e.event_data.get("synthetic"))) for e in events] == [
+        (START, False),
+        (END, False),
+        (START, False),
+    ]
+    assert (
+        events[2]
+        .event_data["raw_event_timestamp"]
+        .startswith(stamped.strftime("%Y-%m-%dT%H:%M:%S"))
+    )
+    # A restart's poll of the same broadcast (no livestream id, Kick's start time) changes nothing.
+    again = store.repository.apply_changes(
+        [
+            StatusChange(
+                alpha.id, START, now, stamped, "u1:x:start", None, broadcast_started_at=stamped
+            )
+        ]
+    )
+    assert again.applied == [] and again.duplicates == 1
+    assert len(store.repository.event_history()) == 3
