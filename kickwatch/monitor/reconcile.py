@@ -20,7 +20,6 @@ from kickwatch.domain.status import EventType, Status
 from kickwatch.store.repository import StatusChange, StatusObservation
 from kickwatch.store.timeline import Broadcast
 
-
 # A start-up this soon after the streamer was last seen offline is a reconnect for it: a stream
 # that began in between is news, not a stream that was already live when kickwatch started.
 RESTART_WINDOW = timedelta(minutes=15)

@@ -5,14 +5,13 @@ without blocking the rest, and a flush on stop."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
-
-import sqlite3
 
 import peewee
 
