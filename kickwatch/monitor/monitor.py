@@ -289,7 +289,8 @@ class Monitor:
         )
 
     def _on_db_failed(self, reason: str, pending: int) -> None:
-        message = f"{reason}; {pending} changes were not stored; start kickwatch again"
+        lost = "1 change was" if pending == 1 else f"{pending} changes were"
+        message = f"{reason}; {lost} not stored; start kickwatch again to make a new database"
         self.stopped_by = message
         self.bus.publish(ev.ErrorOccurred(message))
         self._set_state(ev.ConnectionState.STOPPED, message)

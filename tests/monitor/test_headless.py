@@ -161,3 +161,32 @@ def test_doctor_connection_is_recorded_in_the_history(fake_kick_thread: FakeKick
     assert history[0]["event_type"] == "connection_test"
     assert history[0]["event_data"]["ok"] is True
     assert "kick.com reachable" in history[0]["event_data"]["detail"]
+
+
+def test_run_stops_with_a_clear_message_when_its_database_file_is_deleted(
+    fake_kick_thread: FakeKick, cli: Cli
+) -> None:
+    kick = fake_kick_thread
+    alpha = kick.add_channel("alpha")
+    assert cli("add", "alpha").returncode == 0
+    run = RunningMonitor(cli, "--json")
+    try:
+        wait_for_sync(
+            lambda: "connected" in run.states()
+            and kick.pusher.subscribers(f"channel.{alpha.channel_id}"),
+            10,
+            what="kickwatch run connected",
+        )
+        for path in cli.home.glob("kickwatch.db*"):  # rm kickwatch.db*
+            path.unlink()
+        kick.go_live("alpha")
+        code, stderr = run.finish(timeout=10)
+    finally:
+        run.kill()
+    assert code == 1
+    assert run.changes("alpha", "stream_start") == []  # never reported as stored
+    errors = [line for line in stderr.splitlines() if line.startswith("kickwatch: error:")]
+    assert len(errors) == 1, stderr
+    assert "was deleted while kickwatch was running" in errors[0]
+    assert "1 change was not stored" in errors[0]
+    assert "Traceback" not in stderr
