@@ -190,3 +190,52 @@ def test_run_stops_with_a_clear_message_when_its_database_file_is_deleted(
     assert "was deleted while kickwatch was running" in errors[0]
     assert "1 change was not stored" in errors[0]
     assert "Traceback" not in stderr
+
+
+@pytest.mark.slow
+def test_two_run_processes_on_one_sqlite_file_share_it_without_false_outages(
+    fake_kick_thread: FakeKick, cli: Cli
+) -> None:
+    kick = fake_kick_thread
+    names = [f"s{i:02d}" for i in range(30)]
+    channels = [kick.add_channel(name) for name in names]
+    assert cli("add", *names).returncode == 0
+    runs = [RunningMonitor(cli, "--json"), RunningMonitor(cli, "--json")]
+    try:
+        wait_for_sync(
+            lambda: all(
+                len(kick.pusher.subscribers(f"channel.{c.channel_id}")) == 2 for c in channels
+            ),
+            15,
+            what="both monitors subscribed",
+        )
+        for name in names:
+            kick.go_live(name)
+        for name in names:
+            kick.go_offline(name)
+
+        def announced(event_type: str) -> int:
+            return sum(len(run.changes(n, event_type)) for run in runs for n in names)
+
+        wait_for_sync(
+            lambda: announced("stream_start") >= 30 and announced("stream_end") >= 30,
+            20,
+            what="every change announced",
+        )
+        # A CLI reading beside two writers.
+        assert cli("list").returncode == 0
+        for run in runs:
+            run.process.send_signal(signal.SIGTERM)
+        results = [run.finish(timeout=10) for run in runs]
+    finally:
+        for run in runs:
+            run.kill()
+    for code, stderr in results:
+        assert code == 0, stderr
+        assert "unavailable" not in stderr and "Traceback" not in stderr
+    for run in runs:
+        assert not [line for line in run.lines if "unavailable" in json.dumps(line)]
+    # Each change stored once and announced by exactly one of the two.
+    assert announced("stream_start") == 30 and announced("stream_end") == 30
+    history = json.loads(cli("history", "--json").stdout)
+    assert sorted(e["event_type"] for e in history) == ["stream_end"] * 30 + ["stream_start"] * 30
