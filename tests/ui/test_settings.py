@@ -271,7 +271,11 @@ def test_a_blocked_lookup_is_explained(
 
 
 def test_removing_asks_first(
-    ctx: Context, dialog: SettingsDialog, confirm: Confirmations, qtbot: Any
+    ctx: Context,
+    dialog: SettingsDialog,
+    monitor: FakeMonitor,
+    confirm: Confirmations,
+    qtbot: Any,
 ) -> None:
     add_names(dialog, qtbot, "alice bob")
     dialog.streamers.table.selectRow(0)
@@ -284,10 +288,13 @@ def test_removing_asks_first(
         dialog.streamers.remove_button.click()
     assert ctx.repository.get_by_username("alice") is None
     assert rows(dialog) == ["bob"]
+    assert monitor.writes == 1  # through the monitor's single writer
 
 
 @pytest.mark.parametrize("column", ["On", "Live alert", "Offline alert", "Favourite", "Muted"])
-def test_switches_are_stored(ctx: Context, dialog: SettingsDialog, qtbot: Any, column: str) -> None:
+def test_switches_are_stored(
+    ctx: Context, dialog: SettingsDialog, monitor: FakeMonitor, qtbot: Any, column: str
+) -> None:
     add_names(dialog, qtbot, "alice")
     model = dialog.streamers.model
     col = [h for h, _f in COLUMNS].index(column)
@@ -300,6 +307,7 @@ def test_switches_are_stored(ctx: Context, dialog: SettingsDialog, qtbot: Any, c
         model.setData(index, wanted, Qt.ItemDataRole.CheckStateRole)
     assert getattr(ctx.repository.get_by_username("alice"), field) is (not before)
     assert model.data(index, Qt.ItemDataRole.CheckStateRole) == wanted
+    assert monitor.writes == 1  # through the monitor's single writer
 
 
 def test_filter_box_filters_rows(dialog: SettingsDialog, qtbot: Any) -> None:
