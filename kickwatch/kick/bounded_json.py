@@ -2,12 +2,12 @@
 
 Python's `json.loads` trusts its input more than a client of a public service should: deeply
 nested arrays raise `RecursionError`, bytes in UTF-16 or UTF-32 are silently accepted, `NaN`
-and `Infinity` become floats that strict JSON and databases refuse, and an integer of more than
-4,300 digits raises a `ValueError` of its own. `loads` checks the nesting depth with a linear
-scan before decoding (so nothing deeper than `MAX_DEPTH` ever reaches the recursive decoder),
-accepts bytes only as UTF-8, turns non-finite numbers and integers longer than `MAX_INT_DIGITS`
-into None, and raises only `JsonError` (a `ValueError`) with a short reason that never quotes
-the input.
+and `Infinity` (and `1e999`) become floats that strict JSON and databases refuse, and an
+integer of more than 4,300 digits raises a `ValueError` of its own. `loads` checks the nesting
+depth with a linear scan before decoding (so nothing deeper than `MAX_DEPTH` ever reaches the
+recursive decoder), accepts bytes only as UTF-8, turns non-finite numbers into None, and raises
+only `JsonError` (a `ValueError`) with a short reason that never quotes the input. Integers that
+fit are left to the readers in `numeric`, which bound them.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ import re
 from typing import Any
 
 MAX_DEPTH = 32  # Kick's deepest payloads nest about six levels
-MAX_INT_DIGITS = 20  # a sign and 19 digits: every 64-bit integer, and nothing near int()'s limit
 
-# One token at a time, left to right: a string (closed or running to the end, so a stray quote
-# never causes a rescan) or a bracket; everything else is skipped.
-_TOKEN = re.compile(r'"[^"\\]*+(?:\\.[^"\\]*+)*+"?|[\[\]{}]', re.DOTALL)
+# What is not a bracket of the structure: a string (closed or running to the end, so a stray
+# quote never causes a rescan) or a run of anything else.
+_NOT_BRACKET = re.compile(r'"[^"\\]*+(?:\\.[^"\\]*+)*+"?|[^"\[\]{}]++', re.DOTALL)
+_SQUARE = str.maketrans("{}", "[]")
 
 
 class JsonError(ValueError):
@@ -32,8 +32,8 @@ class JsonError(ValueError):
 def loads(data: str | bytes) -> Any:
     """The JSON value in `data`; raises `JsonError` for anything else.
 
-    Non-finite numbers (`NaN`, `Infinity`, `1e999`) and integers of more than `MAX_INT_DIGITS`
-    characters decode as None.
+    Non-finite numbers (`NaN`, `Infinity`, `1e999`) decode as None; an integer too long for
+    Python's `int` makes the text invalid.
     """
     if isinstance(data, bytes):
         try:
@@ -45,38 +45,35 @@ def loads(data: str | bytes) -> Any:
     if nested_deeper_than(text, MAX_DEPTH):
         raise JsonError(f"nested deeper than {MAX_DEPTH} levels")
     try:
-        return json.loads(
-            text,
-            parse_constant=_no_constant,
-            parse_float=_finite_float,
-            parse_int=_bounded_int,
-        )
+        return json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
     except RecursionError:  # cannot happen below MAX_DEPTH; kept so the contract holds anyway
         raise JsonError("nested too deeply") from None
-    except ValueError as exc:
-        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else type(exc).__name__
-        position = f" at position {exc.pos}" if isinstance(exc, json.JSONDecodeError) else ""
-        raise JsonError(f"not JSON: {reason}{position}") from None
+    except json.JSONDecodeError as exc:
+        raise JsonError(f"not JSON: {exc.msg} at position {exc.pos}") from None
+    except ValueError:  # the only other one: an integer literal of more than 4,300 digits
+        raise JsonError("not JSON kickwatch can read: a number too long") from None
 
 
 def nested_deeper_than(text: str, limit: int) -> bool:
     """Whether the arrays and objects in the JSON `text` nest deeper than `limit`.
 
-    Linear and non-recursive; brackets inside strings do not count. For text that is not JSON
-    the answer is only an estimate, which is harmless: the decoder rejects such text anyway.
+    Non-recursive, and every step runs at C speed: strings and everything else but brackets
+    are removed, then each round removes the innermost pairs; brackets left after `limit`
+    rounds nest deeper than that. Brackets inside strings do not count. For text that is not
+    JSON (unbalanced brackets) the answer may be True at any depth, which is harmless: the
+    decoder would reject such text anyway.
     """
     if text.count("[") + text.count("{") <= limit:
         return False  # the common case: too few brackets to nest that deep at all
-    depth = 0
-    for match in _TOKEN.finditer(text):
-        char = text[match.start()]
-        if char == "[" or char == "{":
-            depth += 1
-            if depth > limit:
-                return True
-        elif char == "]" or char == "}":
-            depth -= 1
-    return False
+    brackets = _NOT_BRACKET.sub("", text).translate(_SQUARE)
+    for _ in range(limit):
+        inner = brackets.replace("[]", "")
+        if not inner or inner == brackets:
+            break
+        brackets = inner
+    else:
+        return bool(brackets)
+    return bool(inner)
 
 
 def _no_constant(_name: str) -> None:
@@ -86,7 +83,3 @@ def _no_constant(_name: str) -> None:
 def _finite_float(text: str) -> float | None:
     number = float(text)
     return number if math.isfinite(number) else None
-
-
-def _bounded_int(text: str) -> int | None:
-    return int(text) if len(text) <= MAX_INT_DIGITS else None

@@ -104,10 +104,17 @@ def test_nan_infinity_and_overflowing_floats_become_none() -> None:
     assert frame.data == {"a": None, "b": None, "c": None, "d": None, "e": 1.5}
 
 
-def test_an_integer_literal_of_thousands_of_digits_becomes_none_not_a_value_error() -> None:
-    text = '{"event":"x","data":{"n":' + HUGE_DIGITS + ',"m":12}}'
-    frame = parse_frame(text)
-    assert isinstance(frame, ChannelEvent) and frame.data == {"n": None, "m": 12}
+def test_an_integer_literal_of_thousands_of_digits_is_malformed_not_a_value_error() -> None:
+    with pytest.raises(MalformedFrame, match="number too long"):
+        parse_frame('{"event":"x","data":{"n":' + HUGE_DIGITS + "}}")
+    with pytest.raises(MalformedFrame, match="number too long"):
+        parse_frame(json.dumps({"event": "x", "data": '{"n":' + HUGE_DIGITS + "}"}))
+
+
+def test_an_integer_literal_beyond_bigint_is_none_where_a_number_is_read() -> None:
+    event = start_of({"id": 10**40, "channel_id": 2**63, "viewer_count": -(10**30)})
+    assert event is not None and event.channel_id == 5 and event.viewers is None
+    assert event.livestream_id is None and event.kick_event_id is None
 
 
 @pytest.mark.parametrize("timeout", ["Infinity", "NaN", "1e999", str(10**400), "-1", "0"])

@@ -1,0 +1,258 @@
+"""Fuzz every parser of what Kick sends with mutations of the recorded samples.
+
+Each parser gets at least `KICKWATCH_FUZZ_EXAMPLES` inputs (10,000 in CI) from
+`tests.fuzz.mutations`, and each test proves two things about every input: the only exception
+that escapes is the documented one (`MalformedFrame` from `parse_frame`, `JsonError` from the
+REST client's JSON decoding; nothing at all from `to_stream_event`, the REST payload parsers and
+`parse_kick_time`), and no single input takes more than `LIMIT_SECONDS` (10 ms). What the
+parsers produce is checked too: integers fit a BIGINT and text is storable and capped.
+
+The run is deterministic (`derandomize=True`): CI sees the same inputs every time. For a longer
+hunt on purpose, raise the count, e.g.
+
+    KICKWATCH_FUZZ_EXAMPLES=1000000 .venv/bin/pytest tests/fuzz -p no:cacheprovider
+
+and set `KICKWATCH_FUZZ_SEED=<any integer>` to explore inputs other than CI's (a failure prints
+the seed and the smallest input found). Timing is measured per input with `time.perf_counter`
+around the parser call alone; an input over the limit is run again once after a garbage
+collection, so a collector pause or a noisy neighbour is not reported as a slow parser.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import os
+import random
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, Phase, given, seed, settings
+from hypothesis import strategies as st
+
+from kickwatch.domain.events import ChannelInfo, LiveSnapshot, StreamEvent
+from kickwatch.domain.text import MAX_CATEGORY, MAX_NAME, MAX_TITLE, MAX_URL
+from kickwatch.kick import bounded_json, payloads
+from kickwatch.kick.numeric import MAX_BIGINT, MIN_BIGINT
+from kickwatch.kick.protocol import (
+    MAX_ERROR_MESSAGE,
+    MAX_LIVESTREAM_ID,
+    ChannelEvent,
+    ConnectionEstablished,
+    MalformedFrame,
+    PusherError,
+    parse_frame,
+    to_stream_event,
+)
+from kickwatch.kick.timestamps import parse_kick_time
+from tests.fuzz import mutations
+from tests.fuzz.mutations import Mutator
+
+EXAMPLES = int(os.environ.get("KICKWATCH_FUZZ_EXAMPLES", "10000"))
+SEED = os.environ.get("KICKWATCH_FUZZ_SEED")
+LIMIT_SECONDS = 0.010
+NOW = datetime(2025, 9, 15, 21, 12, 46, tzinfo=UTC)
+
+
+def fuzz_settings() -> settings:
+    return settings(
+        max_examples=EXAMPLES,
+        derandomize=SEED is None,
+        deadline=None,  # timed per input below, around the parser alone
+        database=None,
+        phases=(Phase.explicit, Phase.generate, Phase.shrink),
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+
+
+def run(check: Callable[[Mutator], None]) -> None:
+    """Run `check` on EXAMPLES examples, each with its own seeded `Mutator`."""
+
+    @fuzz_settings()
+    @given(st.randoms(use_true_random=True))
+    def each(rng: random.Random) -> None:
+        check(Mutator(rng))
+
+    if SEED is not None:
+        each = seed(int(SEED))(each)
+    each()
+
+
+class Counted:
+    """A parser that counts its calls and fails on an input that takes over LIMIT_SECONDS
+    twice in a row, or that raises anything but `allowed`."""
+
+    def __init__(self, name: str, parse: Callable[..., Any], *allowed: type[Exception]) -> None:
+        self.name = name
+        self.parse = parse
+        self.allowed = allowed
+        self.calls = 0
+
+    def __call__(self, value: Any, *args: Any) -> Any:
+        self.calls += 1
+        try:
+            started = time.perf_counter()
+            result = self.parse(value, *args)
+            elapsed = time.perf_counter() - started
+            if elapsed > LIMIT_SECONDS:
+                gc.collect()
+                started = time.perf_counter()
+                result = self.parse(value, *args)
+                again = time.perf_counter() - started
+                assert again <= LIMIT_SECONDS, (
+                    f"{self.name} took {elapsed * 1000:.1f} ms, then {again * 1000:.1f} ms, "
+                    f"on {describe(value)}"
+                )
+        except self.allowed:
+            raise
+        except Exception as exc:
+            raise AssertionError(f"{self.name} raised {exc!r} on {describe(value)}") from exc
+        return result
+
+
+def describe(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 400 else f"{text[:300]}...{text[-60:]} ({len(text)} characters)"
+
+
+# --- what the parsers produce --------------------------------------------------------------
+
+
+def check_text(text: str | None, limit: int) -> None:
+    if text is None:
+        return
+    text.encode("utf-8")  # no lone surrogate
+    assert "\x00" not in text and len(text) <= limit
+
+
+def check_int(number: int | None, minimum: int = MIN_BIGINT) -> None:
+    assert number is None or (type(number) is int and minimum <= number <= MAX_BIGINT)
+
+
+def check_time(when: datetime | None) -> None:
+    assert when is None or when.utcoffset() == timedelta(0)
+
+
+def check_stream_event(event: StreamEvent) -> None:
+    check_int(event.channel_id, 1)
+    check_int(event.viewers, 0)
+    check_text(event.title, MAX_TITLE)
+    check_text(event.category, MAX_CATEGORY)
+    check_text(event.livestream_id, MAX_LIVESTREAM_ID)
+    check_text(event.kick_event_id, 2 * MAX_LIVESTREAM_ID)
+    check_time(event.started_at)
+
+
+def check_snapshot(snapshot: LiveSnapshot) -> None:
+    check_int(snapshot.user_id, 1)
+    check_int(snapshot.channel_id, 1)
+    check_int(snapshot.viewers, 0)
+    check_text(snapshot.slug, MAX_NAME)
+    check_text(snapshot.title, MAX_TITLE)
+    check_text(snapshot.category, MAX_CATEGORY)
+    check_text(snapshot.livestream_id, MAX_LIVESTREAM_ID)
+    check_time(snapshot.started_at)
+
+
+def check_channel(info: ChannelInfo) -> None:
+    check_int(info.user_id, 1)
+    check_int(info.channel_id, 1)
+    check_text(info.slug, MAX_NAME)
+    check_text(info.display_name, MAX_NAME)
+    check_text(info.profile_picture_url, MAX_URL)
+    if info.live is not None:
+        check_snapshot(info.live)
+
+
+def decoded(body: tuple[str, Any], loads: Counted) -> tuple[bool, Any]:
+    """A REST body as the client holds it: (True, value), or (False, None) when the client's
+    decoder rejected the text with its documented `JsonError`."""
+    kind, value = body
+    if kind == "object":
+        return True, value
+    try:
+        return True, loads(value)
+    except bounded_json.JsonError:
+        return False, None
+
+
+# --- the fuzz tests ------------------------------------------------------------------------
+
+
+def test_frames_raise_only_malformed_frame_and_stream_events_never_raise() -> None:
+    parse = Counted("parse_frame", parse_frame, MalformedFrame)
+    stream_event = Counted("to_stream_event", to_stream_event)
+
+    def check(mutator: Mutator) -> None:
+        try:
+            frame = parse(mutator.frame())
+        except MalformedFrame:
+            pass
+        else:
+            if isinstance(frame, ConnectionEstablished):
+                assert frame.activity_timeout is None or 0 < frame.activity_timeout <= 86400
+            elif isinstance(frame, PusherError):
+                check_int(frame.code, 0)
+                check_text(frame.message, MAX_ERROR_MESSAGE)
+        event_frame = parse(mutator.channel_frame())
+        assert isinstance(event_frame, ChannelEvent)
+        event = stream_event(event_frame, NOW)
+        if event is not None:
+            check_stream_event(event)
+
+    run(check)
+    assert parse.calls >= 2 * EXAMPLES and stream_event.calls >= EXAMPLES
+
+
+def test_rest_payload_parsers_never_raise() -> None:
+    loads = Counted("bounded_json.loads", bounded_json.loads, bounded_json.JsonError)
+    envelope = Counted("envelope_items", payloads.envelope_items)
+    user_id = Counted("official_user_id", payloads.official_user_id)
+    livestream = Counted("official_livestream", payloads.official_livestream)
+    channel = Counted("official_channel", payloads.official_channel)
+    unofficial = Counted("unofficial_channel", payloads.unofficial_channel)
+
+    def check(mutator: Mutator) -> None:
+        ok, body = decoded(mutator.body(mutations.ENVELOPE_SEEDS), loads)
+        if ok:
+            for item in envelope(body) or []:
+                check_int(user_id(item), 1)
+                check_text(payloads.name_text(item), MAX_NAME)
+                check_text(payloads.url_text(item), MAX_URL)
+        ok, body = decoded(mutator.body(mutations.LIVESTREAM_ITEM_SEEDS), loads)
+        if ok and (snapshot := livestream(body, NOW)) is not None:
+            check_snapshot(snapshot)
+        ok, body = decoded(mutator.body(mutations.CHANNEL_ITEM_SEEDS), loads)
+        if ok and (info := channel(body, NOW)) is not None:
+            check_channel(info)
+        ok, body = decoded(mutator.body(mutations.UNOFFICIAL_SEEDS), loads)
+        if ok and (info := unofficial(body, NOW)) is not None:
+            check_channel(info)
+
+    run(check)
+    for parser in (envelope, livestream, channel, unofficial):
+        assert parser.calls >= EXAMPLES * 0.7, parser.name  # bodies the decoder accepted
+    assert loads.calls >= EXAMPLES * 3
+
+
+def test_parse_kick_time_never_raises() -> None:
+    parse = Counted("parse_kick_time", parse_kick_time)
+    run(lambda mutator: check_time(parse(mutator.time_value())))
+    assert parse.calls >= EXAMPLES
+
+
+@pytest.mark.parametrize(
+    "data",
+    ['"' + "x" * 1_000_000 + '"', "[" * 500_000 + "]" * 500_000, "[[]]," * 200_000 + "1"],
+    ids=["long_string", "deep", "many_brackets"],
+)
+def test_frames_near_the_size_limit_are_parsed_quickly(data: str) -> None:
+    # Not 10 ms (decoding a whole MiB takes longer), but no pathological slowness either.
+    text = '{"event":"x","data":[' + data + "]}"
+    started = time.perf_counter()
+    with contextlib.suppress(MalformedFrame):
+        parse_frame(text)
+    assert time.perf_counter() - started < 1.0  # about 0.2 s here; quadratic would be minutes
