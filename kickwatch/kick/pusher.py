@@ -379,7 +379,7 @@ class PusherConnection:
         try:
             event = protocol.to_stream_event(frame, self._clock.now())
         except Exception:  # it never raises; if it did, one frame is lost, not the connection
-            log.exception("%s: could not read a %s event", self.name, frame.event[:100])
+            log.exception("%s: could not read a %r event", self.name, frame.event[:100])
             self._count_malformed("the parser failed on it")
             return
         if event is None:

@@ -85,3 +85,17 @@ async def test_pool_reports_one_state_and_stops_everything(
     await client.stop()
     assert recorder.state is ConnectionState.CLOSED
     assert not [t for t in asyncio.all_tasks() if t.get_name().startswith("pusher")]
+
+
+async def test_malformed_frames_stay_counted_after_their_connection_is_closed(
+    fake_kick: FakeKick, pool: tuple[PusherPool, Recorder]
+) -> None:
+    client, _recorder = pool
+    client.set_channels(range(1, 151))
+    await client.start()
+    await wait_for(lambda: len(client.subscribed_channels) == 150)
+    fake_kick.pusher.send_text_bytes(b"\xff not utf-8")
+    await wait_for(lambda: client.malformed_frames == 2)  # once on each connection
+    client.set_channels(range(1, 101))  # the second connection is closed
+    await wait_for(lambda: len(fake_kick.pusher.open_connections) == 1)
+    assert len(client.connections) == 1 and client.malformed_frames == 2
