@@ -6,8 +6,9 @@ with odd titles or non-finite numbers), mixes in noise frames, and now and then 
 drops the sockets, restarts the Pusher server, goes silent (a blackout with no pongs), sends a
 Pusher error code, answers reconciliation with 429s, or locks the SQLite database from another
 connection. A channel changes again only once kickwatch has printed its previous change, so each
-change of the truth can be observed (by a push or by the next reconciliation); a quick start and
-end together are sent only on a healthy connection and confirmed with a ping/pong barrier.
+change of the truth can be observed (by a push or by the next reconciliation), and starts again
+only after kickwatch's broadcast tolerance; a quick start and end together are sent only on a
+healthy connection and confirmed with a ping/pong barrier.
 
 The same seed makes the same decisions; timing on a busy machine can still differ.
 """
@@ -31,6 +32,8 @@ from tests.fakekick.faulty_pusher import FaultyPusherServer
 
 OFFICIAL_LIVESTREAMS = "/public/v1/users/livestreams"
 PING = '{"event":"pusher:ping","data":{}}'
+MIN_CHANGE_INTERVAL = 1.5  # seconds between two changes of one channel
+RESTART_GAP = timedelta(seconds=12)  # kickwatch's broadcast tolerance is 10 s
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,7 @@ class ChaosScript:
         self.rng = random.Random(seed)
         self.figures = Figures(seed)
         self._printed: Counter[str] = Counter()
+        self._next_change: dict[str, float] = {}  # monotonic time of the next change allowed
         self._seen_lines = 0
         self._replay: list[frames.Frame] = []
         self._lock_thread: threading.Thread | None = None
@@ -118,7 +122,7 @@ class ChaosScript:
 
     def step(self) -> None:
         self._count_printed()
-        settled = [w for w in self.world.watched.values() if self._settled(w)]
+        settled = [w for w in self.world.watched.values() if self._ready(w)]
         batch: list[frames.Frame] = []
         for watched in self.rng.sample(settled, min(len(settled), self.rng.randint(1, 5))):
             batch.extend(self._change(watched))
@@ -144,15 +148,31 @@ class ChaosScript:
     def _settled(self, watched: Watched) -> bool:
         return self._printed[watched.username] >= watched.changes
 
-    def _started_at(self, watched: Watched) -> datetime:
-        """Now (whole seconds, as Kick sends it), after this channel's last start."""
-        now = datetime.now(UTC).replace(microsecond=0)  # clock-ok: Kick's created_at
-        if watched.broadcasts and now <= watched.broadcasts[-1].started_at:
-            now = watched.broadcasts[-1].started_at + timedelta(seconds=1)
-        return now
+    def _ready(self, watched: Watched) -> bool:
+        """Settled, its last change a moment back, and, when offline, its last start more than
+        the broadcast tolerance back: across sources a broadcast is known by its start time
+        within a few seconds (spec/kick-protocol.md), so two starts of one channel closer than
+        that are one broadcast to any client."""
+        if not self._settled(watched):
+            return False
+        if time.monotonic() < self._next_change.get(watched.username, 0.0):
+            return False
+        if watched.live or not watched.broadcasts:
+            return True
+        now = datetime.now(UTC)  # clock-ok: Kick's start times are wall-clock times
+        return now - watched.broadcasts[-1].started_at > RESTART_GAP
+
+    def _changed(self, watched: Watched) -> None:
+        self._next_change[watched.username] = time.monotonic() + MIN_CHANGE_INTERVAL
+
+    @staticmethod
+    def _started_at() -> datetime:
+        """Now in whole seconds, as Kick sends it."""
+        return datetime.now(UTC).replace(microsecond=0)  # clock-ok: Kick's created_at
 
     def _change(self, watched: Watched) -> list[frames.Frame]:
         channel = watched.channel
+        self._changed(watched)
         if watched.live:
             ended = self.kick.go_offline(channel.slug, push=False)
             assert ended is not None
@@ -164,7 +184,7 @@ class ChaosScript:
             title = self.rng.choice(frames.ODD_TITLES) if odd else f"stream {channel.slug}"
             odd_numbers = odd and self.rng.random() < 0.5
             live = self.kick.go_live(
-                channel.slug, push=False, title=title, started_at=self._started_at(watched)
+                channel.slug, push=False, title=title, started_at=self._started_at()
             )
             watched.broadcasts.append(Broadcast(live.id, live.started_at))
             self.figures.odd_payloads += int(odd)
@@ -190,9 +210,10 @@ class ChaosScript:
         if watched.live or len(connections) != 1 or self.pusher.silent or self.pusher.down:
             return
         [connection] = connections
+        self._changed(watched)
         pongs = connection.pongs
         live = self.kick.go_live(
-            channel.slug, push=False, title="short", started_at=self._started_at(watched)
+            channel.slug, push=False, title="short", started_at=self._started_at()
         )
         self.kick.go_offline(channel.slug, push=False)
         broadcast = Broadcast(live.id, live.started_at, ended=True, certain=False)

@@ -130,6 +130,7 @@ def test_chaos_run_ends_with_the_database_equal_to_the_truth_and_each_change_not
         code = run.stop(timeout=15)
     finally:
         run.close()
+    (tmp_path / "kickwatch-run.stderr").write_text(run.stderr, "utf-8", "surrogateescape")
     stored = read_store(str(db))
     reconnects = len(kick.pusher.connections) - first_connections
     report = summary(script.figures, world, stored, reconnects, kick.pusher.lost_frames)
