@@ -201,10 +201,10 @@ class Mutator:
         value = json.loads(seed)
         root = value[under] if under is not None else value
         for _ in range(rng.randrange(1, 4)):
-            paths = list(_paths(root))
-            if not paths:
+            found = list(paths(root))
+            if not found:
                 break
-            container, key = rng.choice(paths)
+            container, key = rng.choice(found)
             action = rng.randrange(5)
             if action <= 2:
                 container[key] = self.nasty(rejectable)
@@ -289,7 +289,7 @@ class Mutator:
         return damaged.decode("utf-8", "surrogateescape")
 
 
-def _paths(value: Any) -> Iterator[tuple[Any, Any]]:
+def paths(value: Any) -> Iterator[tuple[Any, Any]]:
     """Every (container, key) in `value`, iteratively."""
     stack = [value]
     while stack:
@@ -309,7 +309,7 @@ def encode(value: Any, ensure_ascii: bool = True) -> str:
     markers for huge integers and deep nesting expanded."""
     if _is_huge_int(value):
         value = "@@HUGEINT:5000@@"
-    for container, key in list(_paths(value)):
+    for container, key in list(paths(value)):
         if _is_huge_int(container[key]):  # json.dumps cannot write them: a marker instead
             container[key] = "@@HUGEINT:5000@@"
     text = json.dumps(value, allow_nan=True, ensure_ascii=ensure_ascii)
