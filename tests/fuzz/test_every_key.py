@@ -13,7 +13,7 @@ import pytest
 from kickwatch.kick import payloads
 from kickwatch.kick.protocol import ChannelEvent, MalformedFrame, parse_frame, to_stream_event
 from tests.fuzz import mutations
-from tests.fuzz.test_parsers_fuzz import NOW, check_channel, check_snapshot, check_stream_event
+from tests.fuzz.checks import NOW, check_channel, check_snapshot, check_stream_event
 
 WRONG: tuple[Any, ...] = (
     None,
