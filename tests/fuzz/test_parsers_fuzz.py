@@ -1,21 +1,27 @@
 """Fuzz every parser of what Kick sends with mutations of the recorded samples.
 
-Each parser gets at least `KICKWATCH_FUZZ_EXAMPLES` inputs (10,000 in CI) from
-`tests.fuzz.mutations`, and each test proves two things about every input: the only exception
-that escapes is the documented one (`MalformedFrame` from `parse_frame`, `JsonError` from the
-REST client's JSON decoding; nothing at all from `to_stream_event`, the REST payload parsers and
+Each test runs `KICKWATCH_FUZZ_EXAMPLES` Hypothesis examples (10,000 in CI, about 40 s on one
+core); every example draws one seeded `random.Random`, and `tests.fuzz.mutations.Mutator` makes
+every mutation choice with it, which keeps Hypothesis's overhead per input small. Every example
+gives each parser at least one input: `parse_frame` two (any mutated frame, and a mutated
+channel event), `to_stream_event` one, each REST payload parser one, `parse_kick_time` one;
+the counts are asserted. For every input the tests prove two things: the only exception that
+escapes is the documented one (`MalformedFrame` from `parse_frame`, `JsonError` from the REST
+client's JSON decoding; nothing at all from `to_stream_event`, the REST payload parsers and
 `parse_kick_time`), and no single input takes more than `LIMIT_SECONDS` (10 ms). What the
-parsers produce is checked too: integers fit a BIGINT and text is storable and capped.
+parsers produce is checked too (`tests.fuzz.checks`): integers fit a BIGINT, text is storable
+and capped.
 
 The run is deterministic (`derandomize=True`): CI sees the same inputs every time. For a longer
-hunt on purpose, raise the count, e.g.
+hunt on purpose, raise the count, and set `KICKWATCH_FUZZ_SEED=<any integer>` to explore inputs
+other than CI's:
 
-    KICKWATCH_FUZZ_EXAMPLES=1000000 .venv/bin/pytest tests/fuzz -p no:cacheprovider
+    KICKWATCH_FUZZ_EXAMPLES=1000000 KICKWATCH_FUZZ_SEED=1 .venv/bin/pytest tests/fuzz
 
-and set `KICKWATCH_FUZZ_SEED=<any integer>` to explore inputs other than CI's (a failure prints
-the seed and the smallest input found). Timing is measured per input with `time.perf_counter`
-around the parser call alone; an input over the limit is run again once after a garbage
-collection, so a collector pause or a noisy neighbour is not reported as a slow parser.
+A failure names the parser and the input, and Hypothesis prints the `Random` that made it.
+Timing is measured per input with `time.perf_counter` around the parser call alone; an input
+over the limit is run again once after a garbage collection, so a collector pause or a noisy
+neighbour is not reported as a slow parser.
 """
 
 from __future__ import annotations
