@@ -138,6 +138,20 @@ class ChaosScript:
         if settled and self.rng.random() < 0.03:
             self._burst(self.rng.choice(settled))
 
+    def all_printed(self) -> bool:
+        """Whether kickwatch printed as many changes of each channel as the truth has."""
+        self._count_printed()
+        return all(self._settled(w) for w in self.world.watched.values())
+
+    def unprinted(self) -> list[str]:
+        """Channels with fewer changes printed than the truth has: `name printed/expected`."""
+        self._count_printed()
+        return [
+            f"{w.username} {self._printed[w.username]}/{w.changes}"
+            for w in self.world.watched.values()
+            if not self._settled(w)
+        ]
+
     def _count_printed(self) -> None:
         lines = self.run.snapshot()
         for line in lines[self._seen_lines :]:

@@ -120,13 +120,13 @@ def test_chaos_run_ends_with_the_database_equal_to_the_truth_and_each_change_not
         script.play()
         try:
             wait_for_sync(
-                lambda: all(script._settled(w) for w in world.watched.values()) or not run.alive,
+                lambda: script.all_printed() or not run.alive,
                 max(60.0, scale.seconds / 2),
                 interval=0.1,
                 what="every change of the truth printed",
             )
         except AssertionError as exc:
-            problems.append(str(exc))
+            problems.append(f"{exc}; not yet printed: {', '.join(script.unprinted()[:20])}")
         code = run.stop(timeout=15)
     finally:
         run.close()
