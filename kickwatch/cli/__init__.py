@@ -144,14 +144,17 @@ def _is_database_error(exc: BaseException) -> bool:
 
 
 def database_error_message(exc: BaseException) -> str:
-    """A sentence for a failing database operation."""
-    text = str(exc).strip() or type(exc).__name__
-    if "locked" in text or "busy" in text:
+    """A sentence for a failing database operation, from the driver's error code (a failed
+    rollback after a full disk says the disk is full)."""
+    from kickwatch.store.failures import FailureKind, classify
+
+    failure = classify(exc)
+    if failure.kind is FailureKind.BUSY:
         return (
             "the database is locked by another program (tried for 5 s); nothing was changed, "
             "try again"
         )
-    return f"the database is unavailable: {text.splitlines()[0]}; nothing was changed"
+    return f"the database is unavailable: {failure.reason}; nothing was changed"
 
 
 def _write_crash_report(exc: BaseException) -> Path | None:

@@ -380,8 +380,10 @@ class Monitor:
         if not self._started_up and reason is not ReconcileReason.STARTUP:
             reason = ReconcileReason.STARTUP
         self._started_up = True
-        current = [self._streamers[s.id] for s in streamers if s.id in self._streamers]
-        items = changes_from_snapshots(current, snapshots, observed_at, reason)
+        # Judge the poll against what was known when it began: a push committed while it ran
+        # is newer than the poll, which must not end (or restart) that broadcast.
+        polled = [s for s in streamers if s.id in self._streamers]
+        items = changes_from_snapshots(polled, snapshots, observed_at, reason)
         self._submit(items)
         if self._writer is not None:
             await self._writer.flush(10.0)  # the committed state is in memory after this

@@ -263,6 +263,12 @@ class Batch:
             current = current_broadcast(row)
             if not broadcast.known or not broadcast.differs_from(current):
                 return broadcast.merged(current)
+            if _earlier(broadcast, current):
+                # A late end of a broadcast before the current one: that broadcast ended before
+                # this one began, which the history already holds (its end, or the stand-in
+                # made when the current start arrived). The current status stands.
+                self.result.duplicates += 1
+                return None
             return broadcast
         if not broadcast.known:
             self._observe_offline(row)
@@ -487,6 +493,15 @@ class Batch:
         for streamer_id, inserted, reason in self.fresh:
             event = inserted.record(self.streamers[streamer_id].username)
             self.result.applied.append(AppliedChange(records[streamer_id], event, reason))
+
+
+def _earlier(broadcast: Broadcast, other: Broadcast) -> bool:
+    """Whether `broadcast` provably began before `other` (Kick's livestream ids grow)."""
+    if broadcast.livestream_id and other.livestream_id:
+        return _later_id(other.livestream_id, broadcast.livestream_id)
+    if broadcast.started_at is not None and other.started_at is not None:
+        return other.started_at - broadcast.started_at > BROADCAST_TOLERANCE
+    return False
 
 
 def _later_id(candidate: str, previous: str) -> bool:

@@ -3,12 +3,15 @@ published on the bus once, after the row is committed, whatever duplicates arriv
 
 from __future__ import annotations
 
+import asyncio
 import time
+from typing import Any
 
 import pytest
 
 from kickwatch.domain.status import EventType, Status
 from kickwatch.monitor import events as ev
+from kickwatch.monitor.reconcile import ReconcileReason
 from tests.fakekick import FakeKick, wait_for
 from tests.monitor.conftest import MakeMonitor
 from tests.monitor.helpers import Harness
@@ -150,3 +153,33 @@ async def test_an_end_pushed_before_its_start_still_leaves_one_start_and_one_end
     assert harness.started("alpha") == []  # no go-live alert for a broadcast that is over
     record = harness.ctx.repository.get_by_username("alpha")
     assert record is not None and record.status is Status.OFFLINE
+
+
+async def test_a_poll_that_began_before_a_push_does_not_end_the_pushed_broadcast(
+    fake_kick: FakeKick, make_monitor: MakeMonitor
+) -> None:
+    harness = make_monitor()
+    harness.add(fake_kick.add_channel("alpha"))
+    await harness.start()
+    released = asyncio.Event()
+    polled = asyncio.Event()
+
+    async def stale_poll(streamers: Any) -> dict[int, Any]:
+        polled.set()
+        await released.wait()
+        return {}  # what Kick said when the poll was made: nobody live
+
+    harness.monitor.api.live_snapshots = stale_poll  # type: ignore[method-assign]
+    checks = len(harness.bus.of(ev.ReconcileCompleted))
+    harness.monitor.request_reconcile(ReconcileReason.PERIODIC)
+    await asyncio.wait_for(polled.wait(), 5)
+    fake_kick.go_live("alpha")  # pushed and committed while the poll is out
+    await wait_for(lambda: harness.started("alpha"))
+    released.set()
+    await wait_for(lambda: len(harness.bus.of(ev.ReconcileCompleted)) > checks)
+    await harness.monitor._writer.flush(5)  # type: ignore[union-attr]
+
+    assert harness.ended("alpha") == []
+    record = harness.ctx.repository.get_by_username("alpha")
+    assert record is not None and record.status == Status.ONLINE
+    assert [r.event_type for r in harness.rows(username="alpha")] == [EventType.STREAM_START]

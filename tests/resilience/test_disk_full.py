@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.chaos.world import compare, read_store
+from tests.cli.helpers import make_cli
 from tests.fakekick import FakeKick, wait_for_sync
 from tests.resilience.helpers import prepare
 
@@ -76,3 +77,36 @@ def test_a_full_disk_is_reported_as_such_and_loses_and_duplicates_nothing(
     everything = "\n".join(str(line) for line in run.snapshot()) + run.stderr
     assert "cannot rollback" not in everything
     assert compare(monitoring.world, read_store(str(db)), run.changes()) == []
+
+
+def test_a_command_on_a_full_disk_says_so_and_reading_still_works(
+    small_disk: Path, tmp_path: Path
+) -> None:
+    cli = make_cli(tmp_path / "home")
+    staging = tmp_path / "staging.db"
+    assert cli("--db", str(staging), "add", "alpha", "--user-id", "1").returncode == 0
+    checkpoint = sqlite3.connect(staging)
+    try:
+        checkpoint.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        checkpoint.execute("PRAGMA journal_mode = wal")
+    finally:
+        checkpoint.close()
+    db = small_disk / "kickwatch.db"
+    shutil.copyfile(staging, db)
+    # A reader keeps the shared-memory and log files in place, as a running monitor would.
+    reader = sqlite3.connect(db)
+    try:
+        reader.execute("SELECT count(*) FROM streamer").fetchone()
+        filler = fill(small_disk)
+        try:
+            added = cli("--db", str(db), "add", "beta" + "x" * 40, "--user-id", "2")
+            listed = cli("--db", str(db), "list")
+        finally:
+            filler.unlink()
+    finally:
+        reader.close()
+    assert added.returncode == 1, added.stderr
+    assert "Traceback" not in added.stderr and "cannot rollback" not in added.stderr
+    assert re.search(r"^kickwatch: error: .*disk is full", added.stderr, re.MULTILINE), added.stderr
+    assert listed.returncode == 0, listed.stderr
+    assert "alpha" in listed.stdout

@@ -387,3 +387,31 @@ def test_a_new_broadcast_stamped_by_a_slow_kick_clock_before_the_last_end_is_cur
     )
     assert again.applied == [] and again.duplicates == 1
     assert len(store.repository.event_history()) == 3
+
+
+def test_a_late_end_of_an_earlier_broadcast_leaves_the_current_one_live(store: Store) -> None:
+    """Broadcast 1 started and ended (seen by polls, no livestream id), broadcast 2 started
+    (pushed, id 2542000); then Pusher's stop event of broadcast 1 (id 2224000) arrives late.
+    It ended before broadcast 2 began: no second end, and the streamer stays online."""
+    alpha = add(store)
+    store.repository.apply_changes(
+        [
+            change(store, alpha, START, 30, key=False, started_minutes_ago=30),
+            change(store, alpha, END, 20, key=False, started_minutes_ago=30),
+            change(store, alpha, START, 10, 2542000, started_minutes_ago=10),
+        ]
+    )
+    late = change(store, alpha, END, 0, 2224000)
+    result = store.repository.apply_changes([late])
+    assert result.applied == [] and result.duplicates == 1
+    record = store.repository.get_by_username("alpha")
+    assert record is not None and record.status == Status.ONLINE
+    assert record.current_livestream_id == "2542000"
+    assert [e.event_type for e in store.repository.event_history(newest_first=False)] == [
+        START,
+        END,
+        START,
+    ]
+    # The end of the current broadcast still ends it.
+    ended = store.repository.apply_changes([change(store, alpha, END, 0, 2542000)])
+    assert [a.event.event_type for a in ended.applied] == [END]
