@@ -221,12 +221,7 @@ class Batch:
         last = self._newest_row(row)
         if last is None or last.event_type != EventType.STREAM_END:
             return False
-        previous = row_broadcast(last)
-        if broadcast.started_at is not None and previous.started_at is not None:
-            return broadcast.started_at - previous.started_at > BROADCAST_TOLERANCE
-        if broadcast.livestream_id and previous.livestream_id:
-            return _later_id(broadcast.livestream_id, previous.livestream_id)
-        return False
+        return _earlier(row_broadcast(last), broadcast)
 
     def _after_last_end(self, row: Streamer, change: StatusChange) -> tuple[StatusChange, datetime]:
         """The change restamped just after the last end, its own time kept in event_data."""
@@ -263,10 +258,15 @@ class Batch:
             current = current_broadcast(row)
             if not broadcast.known or not broadcast.differs_from(current):
                 return broadcast.merged(current)
-            if _earlier(broadcast, current):
-                # A late end of a broadcast before the current one: that broadcast ended before
-                # this one began, which the history already holds (its end, or the stand-in
-                # made when the current start arrived). The current status stands.
+            if (
+                row.last_status_update is not None
+                and at > row.last_status_update
+                and _earlier(broadcast, current)
+            ):
+                # A late end of a broadcast before the current one, stamped when it was seen:
+                # that broadcast ended before this one began, which the history already holds
+                # (its end, or the stand-in made when the current start arrived). The current
+                # status stands. (An end with an earlier time of its own is history instead.)
                 self.result.duplicates += 1
                 return None
             return broadcast

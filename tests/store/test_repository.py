@@ -415,3 +415,51 @@ def test_a_late_end_of_an_earlier_broadcast_leaves_the_current_one_live(store: S
     # The end of the current broadcast still ends it.
     ended = store.repository.apply_changes([change(store, alpha, END, 0, 2542000)])
     assert [a.event.event_type for a in ended.applied] == [END]
+
+
+def test_a_broadcast_restarted_within_a_second_follows_the_end_of_the_last_one(
+    store: Store,
+) -> None:
+    """Broadcast 2563000 starts at :35 and ends (seen at :36.5, local clock); 2566000 starts at
+    :36 by Kick's clock. The ids say which came later, whatever the clocks say."""
+    alpha = add(store)
+    now = store.clock.now()
+    first = now - timedelta(seconds=3)
+    second = now - timedelta(seconds=2)
+    ended_seen = now - timedelta(seconds=1.5)
+    store.repository.apply_changes(
+        [
+            StatusChange(
+                alpha.id,
+                START,
+                first,
+                first,
+                "101:2563000:start",
+                "2563000",
+                broadcast_started_at=first,
+            ),
+            StatusChange(alpha.id, END, ended_seen, None, "101:2563000:end", "2563000"),
+        ]
+    )
+    result = store.repository.apply_changes(
+        [
+            StatusChange(
+                alpha.id,
+                START,
+                now - timedelta(seconds=1),
+                second,
+                "101:2566000:start",
+                "2566000",
+                broadcast_started_at=second,
+            ),
+            StatusChange(alpha.id, END, now, None, "101:2566000:end", "2566000"),
+        ]
+    )
+    assert [a.event.event_type for a in result.applied] == [START, END]
+    events = store.repository.event_history(newest_first=False)
+    assert [(e.event_type, e.kick_event_id) for e in events] == [
+        (START, "101:2563000:start"),
+        (END, "101:2563000:end"),
+        (START, "101:2566000:start"),
+        (END, "101:2566000:end"),
+    ]
