@@ -39,7 +39,7 @@ from kickwatch.kick.pusher_pool import PusherPool
 from kickwatch.kick.rest import KickApi
 from kickwatch.monitor import events as ev
 from kickwatch.monitor.lookup import build_api, check_connection, endpoints_for, store_channel
-from kickwatch.monitor.reconcile import ReconcileReason, changes_from_snapshots
+from kickwatch.monitor.reconcile import ReconcileReason, changes_from_snapshots, history_data
 from kickwatch.monitor.supervisor import Supervisor
 from kickwatch.monitor.watch import StreamerSetWatcher
 from kickwatch.monitor.writer import DbWriter, WriterCallbacks
@@ -222,7 +222,7 @@ class Monitor:
             kick_event_id=key,
             livestream_id=event.livestream_id,
             broadcast_started_at=event.started_at,
-            event_data=history_details(event),
+            event_data=history_data(str(event.source), event),
             title=event.title,
             category=event.category,
             viewers=event.viewers,
@@ -432,21 +432,6 @@ class Monitor:
             return
         self.connection_state = state
         self.bus.publish(ev.ConnectionStateChanged(state, detail))
-
-
-def history_details(event: StreamEvent) -> dict[str, Any]:
-    """What the history keeps of a push: where it came from and what the broadcast was (the
-    frame itself can be megabytes; its parsed, capped fields are what the history needs)."""
-    data: dict[str, Any] = {"source": str(event.source)}
-    if event.livestream_id is not None:
-        data["livestream_id"] = event.livestream_id
-    if event.title:
-        data["title"] = event.title
-    if event.category:
-        data["category"] = event.category
-    if event.viewers is not None:
-        data["viewers"] = event.viewers
-    return data
 
 
 def options_from_settings(ctx: Context) -> MonitorOptions:

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from kickwatch.domain.events import LiveSnapshot
+from kickwatch.domain.events import LiveSnapshot, StreamEvent
 from kickwatch.domain.records import StreamerRecord, iso
 from kickwatch.domain.status import EventType, Status
 from kickwatch.store.repository import StatusChange, StatusObservation
@@ -59,18 +59,24 @@ def changes_from_snapshots(
     return items
 
 
-def _data(snapshot: LiveSnapshot | None, reason: ReconcileReason, source: str) -> dict[str, Any]:
-    data: dict[str, Any] = {"source": source, "reconcile": str(reason)}
-    if snapshot is not None:
-        if snapshot.title:
-            data["title"] = snapshot.title
-        if snapshot.category:
-            data["category"] = snapshot.category
-        if snapshot.viewers is not None:
-            data["viewers"] = snapshot.viewers
-        if snapshot.livestream_id is not None:
-            data["livestream_id"] = snapshot.livestream_id
+def history_data(source: str, seen: StreamEvent | LiveSnapshot | None) -> dict[str, Any]:
+    """What the history keeps of a push or a poll: where it came from and what the broadcast
+    was. The frame or answer itself can be megabytes; its parsed, capped fields are enough."""
+    data: dict[str, Any] = {"source": source}
+    if seen is not None:
+        if seen.livestream_id is not None:
+            data["livestream_id"] = seen.livestream_id
+        if seen.title:
+            data["title"] = seen.title
+        if seen.category:
+            data["category"] = seen.category
+        if seen.viewers is not None:
+            data["viewers"] = seen.viewers
     return data
+
+
+def _data(snapshot: LiveSnapshot | None, reason: ReconcileReason, source: str) -> dict[str, Any]:
+    return {**history_data(source, snapshot), "reconcile": str(reason)}
 
 
 def _live(

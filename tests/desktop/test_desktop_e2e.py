@@ -22,6 +22,7 @@ import pytest
 from kickwatch.context import open_context
 from tests.desktop.session import APT_PACKAGES, VirtualDesktop, missing_tools, wait_until
 from tests.fakekick import CLIENT_ID, CLIENT_SECRET, FakeKick
+from tests.services import require
 
 pytestmark = pytest.mark.desktop
 
@@ -33,13 +34,10 @@ MASTER_KEY = "desktop-e2e-master-key"
 @pytest.fixture(scope="module")
 def desktop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VirtualDesktop]:
     missing = missing_tools()
-    if missing:
-        reason = (
-            f"the desktop test needs {', '.join(missing)}; apt-get install {' '.join(APT_PACKAGES)}"
-        )
-        if os.environ.get("KICKWATCH_TEST_STRICT") == "1":
-            pytest.fail(reason)
-        pytest.skip(reason)
+    require(
+        not missing,
+        f"the desktop test needs {', '.join(missing)}; apt-get install {' '.join(APT_PACKAGES)}",
+    )
     session = VirtualDesktop(tmp_path_factory.mktemp("desktop"))
     try:
         session.start()

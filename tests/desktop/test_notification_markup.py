@@ -11,7 +11,6 @@ Skips when a tool is missing, fails instead under `KICKWATCH_TEST_STRICT=1`.
 from __future__ import annotations
 
 import asyncio
-import os
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterator
 
@@ -19,6 +18,7 @@ import pytest
 
 from kickwatch.platform.notifier import DBusBodyMarkupProbe, Notification, notifier_for_platform
 from tests.desktop.session import APT_PACKAGES, VirtualDesktop, missing_tools, wait_until
+from tests.services import require
 
 pytestmark = pytest.mark.desktop
 
@@ -32,13 +32,10 @@ def desktop(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[VirtualDesktop]:
     missing = [tool for tool in missing_tools() if not tool.startswith(("xfce4-panel", "import"))]
-    if missing:
-        reason = (
-            f"the desktop test needs {', '.join(missing)}; apt-get install {' '.join(APT_PACKAGES)}"
-        )
-        if os.environ.get("KICKWATCH_TEST_STRICT") == "1":
-            pytest.fail(reason)
-        pytest.skip(reason)
+    require(
+        not missing,
+        f"the desktop test needs {', '.join(missing)}; apt-get install {' '.join(APT_PACKAGES)}",
+    )
     session = VirtualDesktop(tmp_path_factory.mktemp("markup"), dunst_markup=request.param)
     try:
         session.start(panel=False)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,19 +15,7 @@ from kickwatch.monitor import events as ev
 from tests.fakekick import FakeKick, wait_for
 from tests.monitor.conftest import MakeMonitor
 from tests.monitor.helpers import Harness
-from tests.services import require
-from tests.store.postgres import PostgresServer, find_bindir, start_server
-
-
-@pytest.fixture
-def own_pg_server() -> Iterator[PostgresServer]:
-    """A PostgreSQL cluster of this test alone: it is stopped and started on purpose."""
-    require(find_bindir() is not None, "PostgreSQL server binaries (initdb) are not installed")
-    server = start_server()
-    try:
-        yield server
-    finally:
-        server.stop()
+from tests.store.postgres import PostgresServer
 
 
 def assert_each_change_once(harness: Harness) -> None:

@@ -1,5 +1,6 @@
 """Fixtures of the crash and outage tests: the fake Kick in a thread, a PostgreSQL server of the
-test's own (it is killed on purpose), and a 2 MiB file system that fills up."""
+test's own (`own_pg_server`, shared with the store tests; it is killed on purpose), and a 2 MiB
+file system that fills up."""
 
 from __future__ import annotations
 
@@ -11,20 +12,8 @@ import pytest
 
 from tests.fakekick.fixtures import fake_kick_thread
 from tests.services import require
-from tests.store.postgres import PostgresServer, find_bindir, start_server
 
-__all__ = ["fake_kick_thread", "own_pg_server", "small_disk"]
-
-
-@pytest.fixture
-def own_pg_server() -> Iterator[PostgresServer]:
-    """A PostgreSQL cluster of this test alone."""
-    require(find_bindir() is not None, "PostgreSQL server binaries (initdb) are not installed")
-    server = start_server()
-    try:
-        yield server
-    finally:
-        server.stop()
+__all__ = ["fake_kick_thread", "small_disk"]
 
 
 @pytest.fixture

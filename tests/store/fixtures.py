@@ -26,6 +26,17 @@ def pg_server() -> Iterator[PostgresServer]:
 
 
 @pytest.fixture
+def own_pg_server() -> Iterator[PostgresServer]:
+    """A PostgreSQL cluster of this test alone: it may be stopped, killed and started on purpose."""
+    require(find_bindir() is not None, "PostgreSQL server binaries (initdb) are not installed")
+    server = start_server()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
 def pg_url(pg_server: PostgresServer) -> str:
     """A URL of a fresh, empty database on the test server."""
     name = f"kw_test_{next(_names)}"
