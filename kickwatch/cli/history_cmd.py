@@ -43,6 +43,12 @@ def register(commands: Any) -> None:
         help="only events of this type",
     )
     history.add_argument(
+        "--no-inferred",
+        action="store_false",
+        dest="inferred",
+        help="leave out inferred rows (stand-ins for a start or end Kick never sent)",
+    )
+    history.add_argument(
         "--limit",
         type=int,
         default=None,
@@ -69,6 +75,7 @@ def run_history(args: argparse.Namespace) -> int:
             since=args.since,
             until=args.until,
             event_type=EventType(args.event_type) if args.event_type else None,
+            inferred=args.inferred,
             limit=args.limit if args.limit is not None else (None if args.json or args.csv else 50),
         )
     finally:
@@ -88,7 +95,7 @@ def run_history(args: argparse.Namespace) -> int:
                 [
                     e.event_timestamp,
                     e.streamer or "-",
-                    e.event_type,
+                    f"{e.event_type} (inferred)" if e.inferred else e.event_type,
                     f"{e.previous_status} → {e.new_status}",
                 ]
                 for e in events

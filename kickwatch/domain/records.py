@@ -58,6 +58,7 @@ HISTORY_FIELDS = (
     "event_timestamp",
     "received_timestamp",
     "processed_timestamp",
+    "inferred",
     "event_data",
 )
 
@@ -77,9 +78,13 @@ class StatusEventRecord:
     received_timestamp: datetime
     processed_timestamp: datetime
     event_data: dict[str, Any] = field(default_factory=dict)
+    # Not sent by Kick: a stand-in for a transition that must have happened but was never seen
+    # (a start while already online implies the end of the earlier broadcast).
+    inferred: bool = False
 
     def as_json(self) -> dict[str, Any]:
-        """The data model's field names, timestamps in ISO 8601 UTC, plus `streamer`."""
+        """The data model's field names, timestamps in ISO 8601 UTC, plus `streamer` and
+        `inferred`."""
         return {
             "id": self.id,
             "streamer": self.streamer,
@@ -91,6 +96,7 @@ class StatusEventRecord:
             "event_timestamp": iso(self.event_timestamp),
             "received_timestamp": iso(self.received_timestamp),
             "processed_timestamp": iso(self.processed_timestamp),
+            "inferred": self.inferred,
             "event_data": self.event_data,
         }
 

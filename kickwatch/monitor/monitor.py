@@ -17,7 +17,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import httpx
@@ -78,6 +78,8 @@ class Monitor:
         self.connection_state = ev.ConnectionState.CLOSED
         self.last_check: datetime | None = None
         self.stopped_by: str | None = None
+        self.state_since: datetime | None = None  # when the link entered its condition
+        self._retry_at: float | None = None  # monotonic time of the next Pusher attempt
         self._streamers: dict[int, StreamerRecord] = {}
         self._by_channel: dict[int, int] = {}
         self._by_user: dict[int, int] = {}
@@ -232,7 +234,7 @@ class Monitor:
     def _on_pusher_state(self, state: ev.ConnectionState, detail: str) -> None:
         if state is ev.ConnectionState.STOPPED:
             self.stopped_by = detail
-        self._set_state(state, detail)
+        self._set_state(state, detail, self._pool.retry_at)
 
     def _on_pusher_connected(self) -> None:
         self.request_reconcile(
@@ -251,11 +253,17 @@ class Monitor:
     # -- writer results --------------------------------------------------------------------
 
     def _on_committed(self, result: BatchResult) -> None:
+        disabled = False
         for record in result.streamers:  # the stored state replaces what was in memory
             if record.is_active and record.id in self._streamers:
                 self._track(record)
+            elif not record.is_active and record.id in self._streamers:
+                disabled = True  # disabled by another process: the watcher has not seen it yet
         for applied in result.applied:
             record = applied.streamer
+            if not record.is_active:
+                # Recorded as history, never announced: the user switched this streamer off.
+                continue
             reason = applied.reconcile_reason
             initial = reason == ReconcileReason.STARTUP
             after_resume = reason == ReconcileReason.RESUME
@@ -263,6 +271,8 @@ class Monitor:
                 self.bus.publish(ev.StreamStarted(record, applied.event, initial, after_resume))
             else:
                 self.bus.publish(ev.StreamEnded(record, applied.event, initial, after_resume))
+        if disabled:
+            self.streamers_changed()
 
     def _on_db_unavailable(self, reason: str, pending: int) -> None:
         self.bus.publish(ev.DatabaseUnavailable(reason, pending))
@@ -359,6 +369,7 @@ class Monitor:
                 await self._reconcile(reason)
             except Exception as exc:  # e.g. the database is down: try again next time
                 log.warning("reconciliation failed: %s", exc)
+                self._check_failed(str(exc))
 
     async def _reconcile(self, reason: ReconcileReason) -> None:
         streamers = list(self._streamers.values())
@@ -368,12 +379,14 @@ class Monitor:
         try:
             snapshots = await self.api.live_snapshots(streamers)
         except KickBlockedError as exc:
+            self._check_failed(str(exc))
             if not self._blocked_reported:
                 self._blocked_reported = True
                 self.bus.publish(ev.ErrorOccurred(str(exc)))
             return
         except (KickwatchError, httpx.HTTPError) as exc:
             log.warning("reconciliation failed: %s", exc)
+            self._check_failed(str(exc))
             self.bus.publish(ev.ErrorOccurred(f"checking Kick failed: {exc}"))
             return
         observed_at = self.ctx.clock.now()
@@ -427,11 +440,34 @@ class Monitor:
                 log.warning("retention cleanup failed: %s", exc)
             await asyncio.sleep(self.options.retention_interval)
 
-    def _set_state(self, state: ev.ConnectionState, detail: str) -> None:
-        if state == self.connection_state and state is not ev.ConnectionState.STOPPED:
+    # -- what the tray shows: the link's condition, its age, the next attempt ---------------
+
+    def _set_state(
+        self, state: ev.ConnectionState, detail: str, retry_at: float | None = None
+    ) -> None:
+        """Publish a state change, and the same state again when the next attempt moves."""
+        previous = self.connection_state
+        if (
+            state == previous
+            and retry_at == self._retry_at
+            and state is not ev.ConnectionState.STOPPED
+        ):
             return
-        self.connection_state = state
-        self.bus.publish(ev.ConnectionStateChanged(state, detail))
+        clock = self.ctx.clock
+        now = clock.now()
+        down = ev.LINK_DOWN_STATES
+        if self.state_since is None or (
+            state != previous and not (state in down and previous in down)
+        ):
+            self.state_since = now  # an outage keeps its start through every reconnect
+        self.connection_state, self._retry_at = state, retry_at
+        retry_time = (
+            None if retry_at is None else now + timedelta(seconds=retry_at - clock.monotonic())
+        )
+        self.bus.publish(ev.ConnectionStateChanged(state, detail, self.state_since, retry_time))
+
+    def _check_failed(self, reason: str) -> None:
+        self.bus.publish(ev.ReconcileFailed(self.ctx.clock.now(), reason))
 
 
 def options_from_settings(ctx: Context) -> MonitorOptions:

@@ -356,7 +356,13 @@ class Batch:
         if transition_for(Status(row.status), change.event_type) is None:
             # A repeat of the current status: the opposite event was missed, a stand-in fills it.
             if change.event_type is EventType.STREAM_START:
-                self._insert(row, EventType.STREAM_END, Status.ONLINE, at, current_broadcast(row))
+                self._insert(
+                    row,
+                    EventType.STREAM_END,
+                    Status.ONLINE,
+                    _inferred_end(row, at),
+                    current_broadcast(row),
+                )
             else:
                 when = synthetic_start_time(at, broadcast, row.last_status_update)
                 self._insert(row, EventType.STREAM_START, Status.OFFLINE, when, broadcast)
@@ -493,6 +499,16 @@ class Batch:
         for streamer_id, inserted, reason in self.fresh:
             event = inserted.record(self.streamers[streamer_id].username)
             self.result.applied.append(AppliedChange(records[streamer_id], event, reason))
+
+
+def _inferred_end(row: Streamer, next_start: datetime) -> datetime:
+    """When a broadcast whose end was never seen ended, at the latest: the last time it was
+    seen live, if that lies between its start and the next start; else the next start."""
+    seen: datetime | None = row.last_seen_online
+    began: datetime | None = row.last_status_update
+    if seen is not None and (began is None or seen > began) and seen < next_start:
+        return seen
+    return next_start
 
 
 def _earlier(broadcast: Broadcast, other: Broadcast) -> bool:

@@ -76,4 +76,5 @@ def to_event_record(row: StatusEvent) -> StatusEventRecord:
         received_timestamp=row.received_timestamp,
         processed_timestamp=row.processed_timestamp,
         event_data=row.event_data or {},
+        inferred=bool(row.synthetic),
     )

@@ -208,9 +208,11 @@ class Repository:
         limit: int | None = None,
         offset: int = 0,
         newest_first: bool = True,
+        inferred: bool = True,
     ) -> list[StatusEventRecord]:
-        """Stored events filtered by streamer, time range and type."""
-        query = self._history_query(username, since, until, event_type)
+        """Stored events filtered by streamer, time range and type (`inferred=False` leaves
+        out the stand-ins for transitions Kick never sent)."""
+        query = self._history_query(username, since, until, event_type, inferred)
         order = (
             (StatusEvent.event_timestamp.desc(), StatusEvent.id.desc())
             if newest_first
@@ -230,9 +232,10 @@ class Repository:
         since: datetime | None = None,
         until: datetime | None = None,
         event_type: EventType | None = None,
+        inferred: bool = True,
     ) -> int:
         """How many events match the filters of `event_history`."""
-        return int(self._history_query(username, since, until, event_type).count())
+        return int(self._history_query(username, since, until, event_type, inferred).count())
 
     def _history_query(
         self,
@@ -240,6 +243,7 @@ class Repository:
         since: datetime | None,
         until: datetime | None,
         event_type: EventType | None,
+        inferred: bool = True,
     ) -> peewee.ModelSelect[StatusEvent]:
         query = StatusEvent.select(StatusEvent, Streamer).join(
             Streamer, peewee.JOIN.LEFT_OUTER, on=(StatusEvent.streamer == Streamer.id)
@@ -252,6 +256,8 @@ class Repository:
             query = query.where(StatusEvent.event_timestamp <= until)
         if event_type is not None:
             query = query.where(StatusEvent.event_type == EventType(event_type))
+        if not inferred:
+            query = query.where(StatusEvent.synthetic == False)  # noqa: E712
         return query
 
     def record_connection_test(self, ok: bool, detail: str) -> StatusEventRecord:

@@ -96,4 +96,5 @@ class Inserted:
             received_timestamp=v["received_timestamp"],
             processed_timestamp=v["processed_timestamp"],
             event_data=v["event_data"],
+            inferred=bool(v["synthetic"]),
         )

@@ -174,6 +174,7 @@ def test_history_filters_and_formats(cli: Cli) -> None:
         "event_timestamp",
         "received_timestamp",
         "processed_timestamp",
+        "inferred",
         "event_data",
     }
     assert events[0]["event_timestamp"].endswith("Z")
@@ -338,3 +339,32 @@ def test_quarantine_lists_changes_that_could_not_be_stored(cli: Cli) -> None:
     assert row["change"]["kick_event_id"] == "1:9:start"
     assert row["change"]["title"] == "bad \ufffd title"  # kept, made storable
     assert "quarantine   warn  1 changes" in cli("doctor").stdout
+
+
+def test_inferred_rows_are_marked_in_every_view_and_can_be_left_out(cli: Cli) -> None:
+    cli("add", "alpha", "--user-id", "1")
+    database = open_database(str(cli.home / "kickwatch.db"))
+    repo = Repository(database, ManualClock(NOW))
+    alpha = repo.get_by_username("alpha")
+    assert alpha is not None
+    repo.apply_changes(
+        [StatusChange(alpha.id, EventType.STREAM_START, NOW, NOW - timedelta(hours=3), "a", "1")]
+    )
+    # A start of another broadcast while still online: the end of the first was never seen.
+    repo.apply_changes(
+        [StatusChange(alpha.id, EventType.STREAM_START, NOW, NOW - timedelta(hours=1), "b", "2")]
+    )
+    database.close()
+    events = json.loads(cli("history", "--json").stdout)
+    assert [(e["event_type"], e["inferred"]) for e in events] == [
+        ("stream_start", False),
+        ("stream_end", True),
+        ("stream_start", False),
+    ]
+    rows = list(csv.DictReader(io.StringIO(cli("history", "--csv").stdout)))
+    assert [r["inferred"] for r in rows] == ["False", "True", "False"]
+    table = cli("history").stdout
+    assert "stream_end (inferred)" in table
+    assert table.count("(inferred)") == 1
+    real = json.loads(cli("history", "--no-inferred", "--json").stdout)
+    assert [e["kick_event_id"] for e in real] == ["b", "a"]

@@ -28,6 +28,7 @@ HISTORY_FIELDS = {
     "event_timestamp",
     "received_timestamp",
     "processed_timestamp",
+    "inferred",
     "event_data",
 }
 

@@ -11,7 +11,7 @@ import pytest
 from tests.cli.helpers import make_cli
 from tests.fakekick import FakeKick, wait_for
 from tests.monitor.conftest import MakeMonitor
-from tests.monitor.helpers import MASTER_KEY
+from tests.monitor.helpers import MASTER_KEY, monitor_options
 
 
 def subscribed(kick: FakeKick, channel_id: int) -> bool:
@@ -66,3 +66,21 @@ async def test_streamer_changes_from_another_process_are_followed_without_restar
     await wait_for(lambda: follows(beta.channel_id, False), what="beta unsubscribed")
     assert {s.username for s in harness.monitor.streamers()} == {"alpha"}
     assert len(fake_kick.pusher.connections) == 1  # all of it on the first socket
+
+
+async def test_a_change_of_a_streamer_just_disabled_elsewhere_is_recorded_but_not_announced(
+    fake_kick: FakeKick, make_monitor: MakeMonitor
+) -> None:
+    alpha = fake_kick.add_channel("alpha")
+    # The watcher looks rarely here, so the push surely comes before it notices.
+    harness = make_monitor(options=monitor_options(watch_interval=3600.0))
+    harness.add(alpha)
+    await harness.start()
+    # `kickwatch disable alpha` from another process, and alpha goes live at once: before the
+    # monitor's watcher has noticed, while it is still subscribed.
+    harness.ctx.repository.set_active("alpha", False)
+    fake_kick.go_live("alpha")
+    await wait_for(lambda: harness.rows(username="alpha"), what="the start recorded")
+    await wait_for(lambda: alpha.channel_id not in harness.monitor.subscribed_channels)
+    assert harness.started("alpha") == []
+    assert [s.username for s in harness.monitor.streamers()] == []

@@ -463,3 +463,27 @@ def test_a_broadcast_restarted_within_a_second_follows_the_end_of_the_last_one(
         (START, "101:2566000:start"),
         (END, "101:2566000:end"),
     ]
+
+
+def test_an_inferred_end_is_stamped_when_the_broadcast_was_last_seen_live(store: Store) -> None:
+    alpha = add(store)
+    now = store.clock.now()
+    began = now - timedelta(minutes=120)
+    store.repository.apply_changes(
+        [StatusChange(alpha.id, START, began, began, "101:1:start", "1")]
+    )
+    # A poll saw it live 90 minutes ago; then a start of broadcast 2 arrives, 10 minutes ago.
+    store.repository.apply_changes([StatusObservation(alpha.id, True, now - timedelta(minutes=90))])
+    store.repository.apply_changes([change(store, alpha, START, 10, 2)])
+    events = store.repository.event_history(newest_first=False)
+    assert [(e.event_type, e.inferred) for e in events] == [
+        (START, False),
+        (END, True),
+        (START, False),
+    ]
+    assert events[1].event_timestamp == now - timedelta(minutes=90)
+    assert [e.kick_event_id for e in store.repository.event_history(inferred=False)] == [
+        "101:2:start",
+        "101:1:start",
+    ]
+    assert store.repository.count_events(inferred=False) == 2
