@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import math
 from collections.abc import Callable
 from datetime import datetime, tzinfo
 from typing import Any, Protocol, TypeVar
@@ -29,6 +30,7 @@ from kickwatch.monitor.events import (
     ErrorOccurred,
     EventBus,
     ReconcileCompleted,
+    ReconcileFailed,
 )
 from kickwatch.monitor.policy import NotificationPolicy, PolicySettings, local_timezone
 from kickwatch.monitor.supervisor import Supervisor
@@ -59,6 +61,7 @@ class MonitorPort(Protocol):
     async def start(self) -> None: ...
     async def stop(self) -> None: ...
     def live_streamers(self) -> list[StreamerRecord]: ...
+    def streamers(self) -> list[StreamerRecord]: ...
     def streamers_changed(self) -> None: ...
     async def reconcile_now(self) -> None: ...
     async def test_connection(self) -> tuple[bool, str]: ...
@@ -97,13 +100,14 @@ class KickwatchApp(QObject):
         self.autostart = autostart if autostart is not None else autostart_for_platform()
         self.zone = zone or local_timezone()
         self._group_window = group_window_seconds
+        self.avatars = avatars
         self.tasks = Supervisor()
         self.exit_code = 0
         self._quit = asyncio.Event()
         self._stopped = False
         self.bridge = MonitorBridge(monitor.bus, self)
         self.model = tray.model if tray is not None else TrayViewModel(lambda: [], self.zone)
-        self.model.set_source(monitor.live_streamers)
+        self.model.set_source(monitor.live_streamers, monitor.streamers)
         self.model.connection_state = monitor.connection_state
         self.model.last_check = monitor.last_check
         self.opener = StreamOpener(lambda: str(ctx.settings.get("system.player_command")))
@@ -135,11 +139,16 @@ class KickwatchApp(QObject):
         self.pause_timer = QTimer(self)
         self.pause_timer.setSingleShot(True)
         self.pause_timer.timeout.connect(self.refresh)
+        # Runs only while a countdown is shown, firing when its text changes; idle otherwise.
+        self.countdown_timer = QTimer(self)
+        self.countdown_timer.setSingleShot(True)
+        self.countdown_timer.timeout.connect(self.refresh)
         self.bridge.event_received.connect(self.controller.on_bridge_event_received)
         self.bridge.streams_changed.connect(self.refresh)
         self.bridge.streamers_changed.connect(self.refresh)
         self.bridge.connection_changed.connect(self.on_bridge_connection_changed)
         self.bridge.reconciled.connect(self.on_bridge_reconciled)
+        self.bridge.check_failed.connect(self.on_bridge_check_failed)
         self.bridge.database_changed.connect(self.on_bridge_database_changed)
         self.bridge.error_occurred.connect(self.on_bridge_error_occurred)
         self.settings_dialog: QWidget | None = None
@@ -178,13 +187,14 @@ class KickwatchApp(QObject):
         """Close windows, stop the monitor (flushing writes), cancel tasks, drop the tray icon."""
         if self._stopped:
             return
-        self._stopped = True
+        self._stopped = True  # from now on nothing is redrawn: the widgets are going away
         for widget in (self.settings_dialog, self.history_window, self.window):
             if widget is not None:
                 widget.hide()
                 widget.deleteLater()
         self.controller.timer.stop()
         self.pause_timer.stop()
+        self.countdown_timer.stop()
         try:
             await self.monitor.stop()
         except Exception:
@@ -199,18 +209,29 @@ class KickwatchApp(QObject):
 
     def refresh(self) -> None:
         """Redraw tray icon/tooltip (and the fallback window) from the current state."""
+        if self._stopped:
+            self.countdown_timer.stop()
+            return
         if self.tray is not None:
             self.tray.refresh()
         if self.window is not None:
             self.window.refresh()
+        wait = self.model.next_tick(self.ctx.clock.now())
+        if wait is None:
+            self.countdown_timer.stop()
+        else:
+            self.countdown_timer.start(math.ceil(wait * 1000) + 5)
 
     def on_bridge_connection_changed(self, event: ConnectionStateChanged) -> None:
-        self.model.connection_state = event.state
-        self.model.connection_detail = event.detail
+        self.model.connection_changed(event)
         self.refresh()
 
     def on_bridge_reconciled(self, event: ReconcileCompleted) -> None:
-        self.model.last_check = event.at
+        self.model.check_completed(event.at)
+        self.refresh()
+
+    def on_bridge_check_failed(self, event: ReconcileFailed) -> None:
+        self.model.check_failed(event.at, event.reason)
         self.refresh()
 
     def on_bridge_database_changed(self, event: DatabaseUnavailable | DatabaseRecovered) -> None:
@@ -282,7 +303,12 @@ class KickwatchApp(QObject):
             from kickwatch.ui.settings.dialog import SettingsDialog
 
             dialog = SettingsDialog(
-                self.ctx, self.monitor, self.autostart, self.tasks.spawn, self.bridge
+                self.ctx,
+                self.monitor,
+                self.autostart,
+                self.tasks.spawn,
+                self.bridge,
+                avatars=self.avatars,
             )
             dialog.saved.connect(self.reload_settings)
             self.settings_dialog = dialog
@@ -292,9 +318,15 @@ class KickwatchApp(QObject):
     def show_history(self) -> None:
         """Show the history window (created on first use)."""
         if self.history_window is None:
+            from kickwatch.ui.columns import window_state
             from kickwatch.ui.history import HistoryWindow
 
-            self.history_window = HistoryWindow(self.ctx.repository, self.tasks.spawn, self.zone)
+            self.history_window = HistoryWindow(
+                self.ctx.repository,
+                self.tasks.spawn,
+                self.zone,
+                state=window_state(self.ctx.paths.config_dir),
+            )
         _bring_forward(self.history_window)
 
 

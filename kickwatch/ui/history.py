@@ -2,17 +2,20 @@
 
 Filters (streamer, event type, date range in local time) are validated inline and applied to the
 lazily loaded `HistoryModel`; Export CSV asks for a file name and writes every matching event in
-a worker thread.
+a worker thread. Columns are sized to their content (Details takes the rest) and the widths the
+user drags are remembered; every control has an accessible name and Escape closes the window.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, time, tzinfo
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtGui import QHideEvent, QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -30,7 +33,8 @@ from PySide6.QtWidgets import (
 from kickwatch.domain.errors import KickwatchError
 from kickwatch.domain.status import EventType
 from kickwatch.store.repository import Repository
-from kickwatch.ui.history_model import HistoryFilter, HistoryModel, export_csv_async
+from kickwatch.ui.columns import ColumnSizer
+from kickwatch.ui.history_model import HEADERS, HistoryFilter, HistoryModel, export_csv_async
 from kickwatch.ui.qtloop import run_blocking
 from kickwatch.ui.settings.fields import ERROR_STYLE
 
@@ -82,6 +86,8 @@ class HistoryWindow(QWidget):
         zone: tzinfo,
         choose_file: ChooseFile = choose_csv_file,
         parent: QWidget | None = None,
+        *,
+        state: QSettings | None = None,
     ) -> None:
         super().__init__(parent)
         self.repository = repository
@@ -92,20 +98,28 @@ class HistoryWindow(QWidget):
         self.resize(900, 560)
         self.model = HistoryModel(repository, spawn, zone, self)
         self.streamer = QComboBox()
+        self.streamer.setAccessibleName("Show events of streamer")
         self.streamer.addItem("All streamers", None)
         self.event_type = QComboBox()
+        self.event_type.setAccessibleName("Show events of type")
         self.event_type.addItem("All events", None)
         for kind in EventType:
             self.event_type.addItem(str(kind).replace("_", " "), kind)
         self.since = QLineEdit()
         self.since.setPlaceholderText("from YYYY-MM-DD")
+        self.since.setAccessibleName("From date")
+        self.since.setAccessibleDescription("YYYY-MM-DD (local time) or YYYY-MM-DD HH:MM")
         self.until = QLineEdit()
         self.until.setPlaceholderText("to YYYY-MM-DD")
+        self.until.setAccessibleName("To date")
+        self.until.setAccessibleDescription("YYYY-MM-DD (that whole day) or YYYY-MM-DD HH:MM")
         self.message = QLabel()
         self.message.setStyleSheet(ERROR_STYLE)
         self.message.hide()
         self.total = QLabel()
-        self.export_button = QPushButton("Export CSV…")
+        self.export_button = QPushButton("&Export CSV…")
+        self.export_button.setAccessibleName("Export CSV")
+        self.export_button.setAccessibleDescription("Save the matching events as a CSV file")
         self.export_button.clicked.connect(self.on_export_button_clicked)
         self.streamer.currentIndexChanged.connect(lambda _i: self.apply_filter())
         self.event_type.currentIndexChanged.connect(lambda _i: self.apply_filter())
@@ -113,12 +127,15 @@ class HistoryWindow(QWidget):
         self.until.editingFinished.connect(self.apply_filter)
         self.model.total_changed.connect(lambda n: self.total.setText(f"{n} events"))
         self.table = QTableView()
+        self.table.setAccessibleName("Status events")
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setWordWrap(False)
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         self.table.verticalHeader().setDefaultSectionSize(22)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        details = HEADERS.index("Details")
+        self.columns = ColumnSizer(self.table, "history", fill=details, state=state)
         filters = QHBoxLayout()
         for widget in (self.streamer, self.event_type, self.since, self.until):
             filters.addWidget(widget)
@@ -129,8 +146,21 @@ class HistoryWindow(QWidget):
         layout.addLayout(filters)
         layout.addWidget(self.message)
         layout.addWidget(self.table, 1)
+        chain = [self.streamer, self.event_type, self.since, self.until, self.export_button]
+        for before, after in itertools.pairwise([*chain, self.table]):
+            QWidget.setTabOrder(before, after)
         self._spawn(self._load_streamers(), "history streamers")
         self.model.set_filter(HistoryFilter())
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Escape:
+            self.close()
+            return
+        super().keyPressEvent(event)
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        self.columns.save()
+        super().hideEvent(event)
 
     async def _load_streamers(self) -> None:
         streamers = await run_blocking(self.repository.all_streamers)

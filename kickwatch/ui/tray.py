@@ -3,7 +3,9 @@
 Icons are rendered from the shipped SVGs with the live count drawn on top and cached per
 (state, badge). The menu is rebuilt lazily, when it is about to show and only if something
 changed since it was last built; live streamers beyond the first few go into a submenu that is
-itself filled only when opened, so the menu opens fast with hundreds of live streamers.
+itself filled only when opened, so the menu opens fast with hundreds of live streamers. Every
+entry has a name a screen reader can say, and the menu's accessible description is the tooltip
+(the icon's state in words).
 """
 
 from __future__ import annotations
@@ -84,7 +86,10 @@ class TrayMenu(QMenu):
         self._now = now
         self._dirty = True
         self._overflow: list[LiveEntry] = []
+        self._status_actions: list[QAction] = []
         self.setToolTipsVisible(True)
+        self.setTitle("kickwatch")
+        self.setAccessibleName("kickwatch")
         self.aboutToShow.connect(self.on_menu_about_to_show)
 
     def mark_dirty(self) -> None:
@@ -101,16 +106,23 @@ class TrayMenu(QMenu):
         self.clear()
         now = self._now()
         shown, self._overflow = self.model.live_entries(now)
-        header = self.addAction(
-            "Nobody is live" if not shown else f"Live now ({len(shown) + len(self._overflow)})"
-        )
+        header = self.addAction(self.model.menu_header(len(shown) + len(self._overflow)))
         header.setEnabled(False)
         for entry in shown:
             self._add_live(self, entry)
         if self._overflow:
             more = self.addMenu(f"{len(self._overflow)} more live")
+            more.setAccessibleName(f"{len(self._overflow)} more live streamers")
             more.setToolTipsVisible(True)
             more.aboutToShow.connect(self.on_more_about_to_show)
+        self._status_actions = []
+        problems = self.model.problem_lines(now)
+        if problems:
+            self.addSeparator()
+        for line in problems:
+            status = self.addAction(line.replace("&", "&&"))
+            status.setEnabled(False)
+            self._status_actions.append(status)
         self.addSeparator()
         self._add_pause_menu(now)
         self.addSeparator()
@@ -118,6 +130,15 @@ class TrayMenu(QMenu):
         self.addAction("History…").triggered.connect(lambda: self.history_requested.emit())
         self.addSeparator()
         self.addAction("Quit").triggered.connect(lambda: self.quit_requested.emit())
+
+    def refresh_status(self) -> None:
+        """Update the status entries of the open menu in place (a countdown moved)."""
+        lines = self.model.problem_lines(self._now())
+        if len(lines) != len(self._status_actions):
+            self.rebuild()
+            return
+        for action, line in zip(self._status_actions, lines, strict=True):
+            action.setText(line.replace("&", "&&"))
 
     def on_more_about_to_show(self) -> None:
         more = self.sender()
@@ -142,6 +163,7 @@ class TrayMenu(QMenu):
             resume.triggered.connect(lambda: self.pause_requested.emit(None))
             return
         pause = self.addMenu("Pause notifications")
+        pause.setAccessibleName("Pause notifications")
         for label, until_time in self.model.pause_choices(now):
             action = pause.addAction(label)
             action.triggered.connect(
@@ -194,8 +216,12 @@ class TrayIcon(QObject):
         if (state, badge) != (self.state, self.badge):
             self.state, self.badge = state, badge
             self.tray.setIcon(self.icons.icon(state, badge))
-        self.tray.setToolTip(self.model.tooltip(now, count))
+        tooltip = self.model.tooltip(now, count)
+        self.tray.setToolTip(tooltip)
+        self.menu.setAccessibleDescription(tooltip)
         self.menu.mark_dirty()
+        if self.menu.isVisible():
+            self.menu.refresh_status()
 
     def on_tray_activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
         if reason in (

@@ -4,17 +4,21 @@ Loading reads every setting (decrypting the secret needs the master key, which m
 keyring), the streamers, the master key's whereabouts and the start-at-login state in a worker
 thread. Save validates every field of every tab first; with any broken rule nothing is saved and
 the first tab with a problem is shown. Otherwise the changed values are stored with one
-`Settings.set_many` transaction, start at login is switched, and `saved` is emitted.
+`Settings.set_many` transaction, start at login is switched, and `saved` is emitted. The dialog
+works from the keyboard alone: Tab walks tab bar, controls, Save and Close in reading order,
+Ctrl+Tab switches tabs, Escape closes.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import tzinfo
 from typing import Any
 
 from PySide6.QtCore import Signal
+from PySide6.QtGui import QHideEvent
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -31,7 +35,9 @@ from kickwatch.monitor.policy import local_timezone
 from kickwatch.platform.autostart import Autostart
 from kickwatch.store.secrets import KeySource
 from kickwatch.store.settings import SPECS
+from kickwatch.ui.avatars import AvatarCache
 from kickwatch.ui.bridge import MonitorBridge
+from kickwatch.ui.columns import window_state
 from kickwatch.ui.qtloop import run_blocking
 from kickwatch.ui.settings.fields import ERROR_STYLE, SettingsForm
 from kickwatch.ui.settings.streamers_tab import Confirm, StreamersTab
@@ -79,6 +85,8 @@ class SettingsDialog(QDialog):
         zone: tzinfo | None = None,
         confirm: Confirm | None = None,
         parent: QWidget | None = None,
+        *,
+        avatars: AvatarCache | None = None,
     ) -> None:
         super().__init__(parent)
         self.ctx = ctx
@@ -88,7 +96,15 @@ class SettingsDialog(QDialog):
         self.setWindowTitle("kickwatch settings")
         self.resize(760, 560)
         zone = zone or local_timezone()
-        self.streamers = StreamersTab(ctx.repository, monitor, spawn, zone, confirm)
+        self.streamers = StreamersTab(
+            ctx.repository,
+            monitor,
+            spawn,
+            zone,
+            confirm,
+            avatars=avatars,
+            state=window_state(ctx.paths.config_dir),
+        )
         self.notifications = NotificationsTab()
         self.account = AccountTab()
         self.advanced = AdvancedTab(ctx.database.display_url())
@@ -96,6 +112,7 @@ class SettingsDialog(QDialog):
         for form in self.forms:
             form.bind(ctx.settings.validate)
         self.tabs = QTabWidget()
+        self.tabs.setAccessibleName("Settings sections")
         self.tabs.addTab(self.streamers, "Streamers")
         self.tabs.addTab(self.notifications, "Notifications")
         self.tabs.addTab(self.account, "Account")
@@ -115,9 +132,17 @@ class SettingsDialog(QDialog):
         layout.addWidget(self.tabs, 1)
         layout.addWidget(self.message)
         layout.addWidget(self.buttons)
+        close_button = self.buttons.button(QDialogButtonBox.StandardButton.Close)
+        chain = [self.tabs.tabBar(), *self.streamers.focus_chain(), self.save_button, close_button]
+        for before, after in itertools.pairwise(chain):
+            QWidget.setTabOrder(before, after)
         if bridge is not None:
             bridge.event_received.connect(self.on_bridge_event_received)
         self._spawn(self.load(), "load settings")
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        self.streamers.columns.save()
+        super().hideEvent(event)
 
     # -- loading ----------------------------------------------------------------------------
 

@@ -116,7 +116,16 @@ class SettingsForm(QWidget):
         column.setSpacing(2)
         column.addWidget(field.widget)
         column.addWidget(field.message)
-        self.form.addRow(label, column)
+        # A row of a layout gets no buddy: name the field for screen readers here.
+        field.widget.setAccessibleName(field.label)
+        if field.widget.toolTip():
+            field.widget.setAccessibleDescription(field.widget.toolTip())
+        if label:
+            caption = QLabel(label)
+            caption.setBuddy(field.widget)
+            self.form.addRow(caption, column)
+        else:
+            self.form.addRow("", column)
 
     def bind(self, validator: Validator) -> None:
         """Validate every field with `validator`."""

@@ -3,7 +3,8 @@
 A plain `QAbstractTableModel` over a list of `StreamerRecord`s (no widget per row), so the
 Streamers tab stays responsive with thousands of streamers; a `QSortFilterProxyModel` on top
 filters by name. Toggling a switch does not write anything itself: the model emits
-`preference_changed` and the tab stores the change, then hands the stored record back.
+`preference_changed` and the tab stores the change, then hands the stored record back. The name
+cell shows the streamer's avatar, from an icon source the tab passes in.
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
+from PySide6.QtGui import QIcon
 
 from kickwatch.domain.records import StreamerRecord
 from kickwatch.domain.status import Status
 
 Index = QModelIndex | QPersistentModelIndex
+IconSource = Callable[[StreamerRecord], QIcon]
 
 # (header, field of StreamerRecord for a switch column or None)
 COLUMNS: tuple[tuple[str, str | None], ...] = (
@@ -52,9 +55,12 @@ class StreamerTableModel(QAbstractTableModel):
 
     preference_changed = Signal(str, str, bool)
 
-    def __init__(self, zone: tzinfo, parent: QObject | None = None) -> None:
+    def __init__(
+        self, zone: tzinfo, parent: QObject | None = None, icon: IconSource | None = None
+    ) -> None:
         super().__init__(parent)
         self.zone = zone
+        self._icon = icon
         self._rows: list[StreamerRecord] = []
         self._row_of: dict[str, int] = {}
 
@@ -87,6 +93,13 @@ class StreamerTableModel(QAbstractTableModel):
         self._rows.insert(position, streamer)
         self._reindex()
         self.endInsertRows()
+
+    def refresh(self, username: str) -> None:
+        """Repaint a streamer's name cell (e.g. its avatar arrived)."""
+        row = self._row_of.get(username)
+        if row is not None:
+            index = self.index(row, NAME_COLUMN)
+            self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
 
     def remove(self, username: str) -> None:
         """Drop a streamer's row."""
@@ -129,14 +142,19 @@ class StreamerTableModel(QAbstractTableModel):
         column = index.column()
         field = SWITCHES.get(column)
         if field is not None:
+            on = bool(getattr(streamer, field))
             if role == Qt.ItemDataRole.CheckStateRole:
-                on = bool(getattr(streamer, field))
                 return Qt.CheckState.Checked if on else Qt.CheckState.Unchecked
+            if role == Qt.ItemDataRole.AccessibleTextRole:
+                return f"{COLUMNS[column][0]} of {streamer.display_name}: {'on' if on else 'off'}"
             return None
         if role == Qt.ItemDataRole.DisplayRole:
             return self._text(streamer, column)
-        if role == Qt.ItemDataRole.ToolTipRole and column == NAME_COLUMN:
-            return streamer.url
+        if column == NAME_COLUMN:
+            if role == Qt.ItemDataRole.ToolTipRole:
+                return streamer.url
+            if role == Qt.ItemDataRole.DecorationRole and self._icon is not None:
+                return self._icon(streamer)
         return None
 
     def _text(self, streamer: StreamerRecord, column: int) -> str:

@@ -2,7 +2,9 @@
 
 Names are looked up on Kick asynchronously through `monitor.lookup_and_add`; what could not be
 added is listed inline with the reason a person understands. Switch changes and removals are
-written to the repository in a worker thread and the monitor is told afterwards.
+written to the repository in a worker thread and the monitor is told afterwards. Everything works
+from the keyboard: Enter in the add box adds (Shift+Enter starts a new line), Delete in the table
+removes the selected rows after the usual question, and every control has an accessible name.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from collections.abc import Awaitable, Callable
 from datetime import tzinfo
 from typing import Any
 
-from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QSettings, QSize, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -33,6 +36,9 @@ from kickwatch.domain.errors import KickwatchError
 from kickwatch.domain.records import StreamerRecord
 from kickwatch.domain.validation import normalize_username
 from kickwatch.store.repository import Repository
+from kickwatch.ui.avatars import AvatarCache
+from kickwatch.ui.columns import ColumnSizer
+from kickwatch.ui.settings.avatar_icons import AvatarIcons
 from kickwatch.ui.settings.fields import ERROR_STYLE
 from kickwatch.ui.settings.streamer_model import NAME_COLUMN, StreamerTableModel
 
@@ -41,6 +47,8 @@ log = logging.getLogger(__name__)
 Spawn = Callable[[Awaitable[Any], str], object]
 Confirm = Callable[[str], bool]
 _SEPARATORS = re.compile(r"[\s,;]+")
+_ENTER = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+ICON_SIZE = 20
 
 
 def split_names(text: str) -> list[str]:
@@ -77,13 +85,18 @@ class StreamersTab(QWidget):
         zone: tzinfo,
         confirm: Confirm | None = None,
         parent: QWidget | None = None,
+        *,
+        avatars: AvatarCache | None = None,
+        state: QSettings | None = None,
     ) -> None:
         super().__init__(parent)
         self.repository = repository
         self.monitor = monitor
         self._spawn = spawn
         self._confirm = confirm or functools.partial(ask_to_confirm, self)
-        self.model = StreamerTableModel(zone, self)
+        self.avatars = AvatarIcons(avatars, spawn, parent=self)
+        self.model = StreamerTableModel(zone, self, icon=self.avatars.icon)
+        self.avatars.avatar_ready.connect(self.model.refresh)
         self.model.preference_changed.connect(self.on_model_preference_changed)
         self.proxy = QSortFilterProxyModel(self)
         self.proxy.setSourceModel(self.model)
@@ -96,7 +109,18 @@ class StreamersTab(QWidget):
             "Kick names or URLs: one, or many separated by new lines, commas or spaces"
         )
         self.names.setFixedHeight(56)
+        self.names.setTabChangesFocus(True)
+        self.names.setAccessibleName("Streamers to add")
+        self.names.setAccessibleDescription(
+            "Kick names or URLs, separated by new lines, commas or spaces. "
+            "Enter adds them; Shift+Enter starts a new line."
+        )
+        self.names.installEventFilter(self)
+        names_label = QLabel("&Add streamers:")
+        names_label.setBuddy(self.names)
         self.add_button = QPushButton("Add")
+        self.add_button.setAccessibleName("Add streamers")
+        self.add_button.setAccessibleDescription("Look the names up on Kick and add them")
         self.add_button.clicked.connect(self.on_add_button_clicked)
         self.add_message = QLabel()
         self.add_message.setWordWrap(True)
@@ -104,12 +128,23 @@ class StreamersTab(QWidget):
         self.filter = QLineEdit()
         self.filter.setPlaceholderText("Filter by name")
         self.filter.setClearButtonEnabled(True)
+        self.filter.setAccessibleName("Filter streamers by name")
         self.filter.textChanged.connect(self.proxy.setFilterFixedString)
-        self.remove_button = QPushButton("Remove…")
+        self.filter.installEventFilter(self)
+        filter_label = QLabel("&Filter:")
+        filter_label.setBuddy(self.filter)
+        self.remove_button = QPushButton("&Remove…")
+        self.remove_button.setAccessibleName("Remove selected streamers")
+        self.remove_button.setAccessibleDescription(
+            "Asks first; the streamers' history is deleted too. Delete in the table does the same."
+        )
         self.remove_button.clicked.connect(self.on_remove_button_clicked)
         self.count = QLabel()
 
         self.table = QTableView()
+        self.table.setAccessibleName("Monitored streamers")
+        self.table.setIconSize(QSize(ICON_SIZE, ICON_SIZE))
+        self.table.installEventFilter(self)
         self.table.setModel(self.proxy)
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(NAME_COLUMN, Qt.SortOrder.AscendingOrder)
@@ -117,24 +152,57 @@ class StreamersTab(QWidget):
         self.table.setWordWrap(False)
         vertical = self.table.verticalHeader()
         vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        vertical.setDefaultSectionSize(24)
+        vertical.setDefaultSectionSize(ICON_SIZE + 6)
         vertical.hide()
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setSectionResizeMode(NAME_COLUMN, QHeaderView.ResizeMode.Stretch)
+        self.columns = ColumnSizer(self.table, "streamers", fill=NAME_COLUMN, state=state)
 
         add_row = QHBoxLayout()
         add_row.addWidget(self.names, 1)
         add_row.addWidget(self.add_button, 0, Qt.AlignmentFlag.AlignTop)
         tools = QHBoxLayout()
+        tools.addWidget(filter_label)
         tools.addWidget(self.filter, 1)
         tools.addWidget(self.count)
         tools.addWidget(self.remove_button)
         layout = QVBoxLayout(self)
+        layout.addWidget(names_label)
         layout.addLayout(add_row)
         layout.addWidget(self.add_message)
         layout.addLayout(tools)
         layout.addWidget(self.table, 1)
+        for before, after in (
+            (self.names, self.add_button),
+            (self.add_button, self.filter),
+            (self.filter, self.remove_button),
+            (self.remove_button, self.table),
+        ):
+            QWidget.setTabOrder(before, after)
+
+    def focus_chain(self) -> list[QWidget]:
+        """The tab's controls in keyboard order."""
+        return [self.names, self.add_button, self.filter, self.remove_button, self.table]
+
+    def focus_table(self) -> None:
+        """Move the keyboard to the table, on its first row when nothing is current yet."""
+        self.table.setFocus(Qt.FocusReason.OtherFocusReason)
+        if not self.table.currentIndex().isValid() and self.proxy.rowCount() > 0:
+            self.table.selectRow(0)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
+            key, modifiers = event.key(), event.modifiers()
+            if watched is self.names and key in _ENTER:
+                if not modifiers & Qt.KeyboardModifier.ShiftModifier:
+                    if self.add_button.isEnabled():
+                        self.on_add_button_clicked()
+                    return True
+            elif watched is self.filter and key in _ENTER:
+                self.focus_table()  # not the dialog's default button: nothing to save here
+                return True
+            elif watched is self.table and key == Qt.Key.Key_Delete:
+                self.on_remove_button_clicked()
+                return True
+        return super().eventFilter(watched, event)
 
     def set_streamers(self, streamers: list[StreamerRecord]) -> None:
         """Show these streamers."""
