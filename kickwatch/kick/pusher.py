@@ -94,6 +94,7 @@ class PusherConnection:
         self.sessions = 0  # sessions that reached connection_established
         self.state = ConnectionState.CLOSED
         self.detail = ""
+        self.retry_at: float | None = None  # clock.monotonic() of the next attempt, if waiting
         self._on_event = on_event
         self._on_state = on_state
         self._on_connected = on_connected
@@ -172,8 +173,9 @@ class PusherConnection:
     async def _run(self) -> None:
         state = ConnectionState.CONNECTING
         detail = "connecting to Kick's Pusher"
+        retry_at: float | None = None
         while True:
-            self._set_state(state, detail)
+            self._set_state(state, detail, retry_at)
             outcome = await self._connect_once()
             action = outcome.action or protocol.classify_close(outcome.code)
             if action is CloseAction.FATAL:
@@ -187,7 +189,8 @@ class PusherConnection:
             log.info("%s: %s; reconnecting in %.2f s", self.name, outcome.reason, delay)
             state = ConnectionState.RECONNECTING
             detail = f"{outcome.reason}; reconnecting in {delay:.1f} s"
-            self._set_state(state, detail)
+            retry_at = self._clock.monotonic() + delay
+            self._set_state(state, detail, retry_at)
             if delay > 0:
                 await self._options.sleep(delay)
             else:
@@ -403,10 +406,12 @@ class PusherConnection:
         self._malformed_logged_at = now
         self._malformed_unlogged = 0
 
-    def _set_state(self, state: ConnectionState, detail: str) -> None:
-        if (state, detail) == (self.state, self.detail):
+    def _set_state(
+        self, state: ConnectionState, detail: str, retry_at: float | None = None
+    ) -> None:
+        if (state, detail, retry_at) == (self.state, self.detail, self.retry_at):
             return
-        self.state, self.detail = state, detail
+        self.state, self.detail, self.retry_at = state, detail, retry_at
         try:
             self._on_state(state, detail)
         except Exception:

@@ -49,6 +49,7 @@ class PusherPool:
         self.max_channels_per_connection = max_channels_per_connection
         self.state = ConnectionState.CLOSED
         self.detail = ""
+        self.retry_at: float | None = None  # the folded state's next attempt (monotonic)
         self._on_event = on_event
         self._on_state = on_state
         self._on_connected = on_connected
@@ -145,9 +146,13 @@ class PusherPool:
     def _update_state(self) -> None:
         states = [(c.state, c.detail) for c in self._connections]
         state, detail = _fold(states, len(self.subscribed_channels))
-        if (state, detail) == (self.state, self.detail):
+        retry_at = next(
+            (c.retry_at for c in self._connections if (c.state, c.detail) == (state, detail)),
+            None,
+        )
+        if (state, detail, retry_at) == (self.state, self.detail, self.retry_at):
             return
-        self.state, self.detail = state, detail
+        self.state, self.detail, self.retry_at = state, detail, retry_at
         try:
             self._on_state(state, detail)
         except Exception:

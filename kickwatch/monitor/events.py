@@ -29,6 +29,12 @@ class ConnectionState(StrEnum):
     CLOSED = "closed"  # shut down on purpose
 
 
+# States of one outage: Kick is not reachable (yet) and kickwatch keeps trying.
+LINK_DOWN_STATES = frozenset(
+    {ConnectionState.CONNECTING, ConnectionState.RECONNECTING, ConnectionState.RATE_LIMITED}
+)
+
+
 @dataclass(frozen=True, slots=True)
 class StreamStarted:
     """A streamer went live; the stream_start row is committed."""
@@ -51,10 +57,18 @@ class StreamEnded:
 
 @dataclass(frozen=True, slots=True)
 class ConnectionStateChanged:
-    """The connection to Kick changed state; `detail` says why in words."""
+    """The connection to Kick changed state; `detail` says why in words.
+
+    `since` is when the link entered its current condition: connected since, unreachable since
+    (kept through every reconnect attempt of one outage), stopped or closed since. `retry_at` is
+    when the next connection attempt is due while reconnecting, else None. Both are wall-clock
+    UTC times from the monitor's clock; the same state is published again when `retry_at` moves.
+    """
 
     state: ConnectionState
     detail: str = ""
+    since: datetime | None = None
+    retry_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +77,14 @@ class ReconcileCompleted:
 
     at: datetime
     checked: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReconcileFailed:
+    """A reconciliation poll was tried at `at` and failed; `reason` says why in words."""
+
+    at: datetime
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +127,7 @@ MonitorEvent = (
     | StreamEnded
     | ConnectionStateChanged
     | ReconcileCompleted
+    | ReconcileFailed
     | DatabaseUnavailable
     | DatabaseRecovered
     | StreamersChanged

@@ -19,6 +19,7 @@ from kickwatch.monitor.events import (
     EventBus,
     MonitorEvent,
     ReconcileCompleted,
+    ReconcileFailed,
     StreamEnded,
     StreamersChanged,
     StreamStarted,
@@ -33,6 +34,7 @@ class MonitorBridge(QObject):
         streams_changed(): someone went live or offline.
         connection_changed(object): a `ConnectionStateChanged`.
         reconciled(object): a `ReconcileCompleted`.
+        check_failed(object): a `ReconcileFailed`.
         database_changed(object): `DatabaseUnavailable` or `DatabaseRecovered`.
         streamers_changed(): the set of streamers or their preferences changed.
         error_occurred(object): an `ErrorOccurred`.
@@ -42,6 +44,7 @@ class MonitorBridge(QObject):
     streams_changed = Signal()
     connection_changed = Signal(object)
     reconciled = Signal(object)
+    check_failed = Signal(object)
     database_changed = Signal(object)
     streamers_changed = Signal()
     error_occurred = Signal(object)
@@ -59,6 +62,8 @@ class MonitorBridge(QObject):
             self.connection_changed.emit(event)
         elif isinstance(event, ReconcileCompleted):
             self.reconciled.emit(event)
+        elif isinstance(event, ReconcileFailed):
+            self.check_failed.emit(event)
         elif isinstance(event, DatabaseUnavailable | DatabaseRecovered):
             self.database_changed.emit(event)
         elif isinstance(event, StreamersChanged):

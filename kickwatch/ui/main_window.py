@@ -1,7 +1,9 @@
 """The small main window shown instead of a tray icon where the desktop has no system tray.
 
-It lists who is live (from the same view-model as the tray menu) and offers the tray menu's
-commands as buttons; closing it quits kickwatch, since nothing else would remain on screen.
+It lists who is live (from the same view-model as the tray menu), or says in a placeholder why
+the list is empty (nobody live, status unknown, no streamers), shows the tray's tooltip text as
+its status, and offers the tray menu's commands as buttons; closing it quits kickwatch, since
+nothing else would remain on screen.
 """
 
 from __future__ import annotations
@@ -51,6 +53,10 @@ class MainWindow(QWidget):
         self.status.setWordWrap(True)
         self.live_list = QListWidget()
         self.live_list.itemActivated.connect(self.on_live_list_item_activated)
+        self.placeholder = QLabel()
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setWordWrap(True)
+        self.placeholder.setEnabled(False)  # drawn greyed out, like an empty view's hint
         buttons = QHBoxLayout()
         self.settings_button = QPushButton("Settings…")
         self.history_button = QPushButton("History…")
@@ -70,6 +76,7 @@ class MainWindow(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.status)
         layout.addWidget(self.live_list, 1)
+        layout.addWidget(self.placeholder, 1)
         layout.addLayout(buttons)
         self.refresh()
 
@@ -84,6 +91,10 @@ class MainWindow(QWidget):
             item.setToolTip(entry.tooltip)
             item.setData(Qt.ItemDataRole.UserRole, entry.url)
             self.live_list.addItem(item)
+        empty = not (top or rest)
+        self.placeholder.setText(self.model.placeholder() if empty else "")
+        self.placeholder.setHidden(not empty)
+        self.live_list.setHidden(empty)
         paused = self.model.is_paused(now)
         self.pause_button.setText("Resume notifications" if paused else "Pause 1 hour")
 

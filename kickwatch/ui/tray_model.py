@@ -1,18 +1,25 @@
 """The tray's view-model: which icon, badge, tooltip and live entries to show, without Qt.
 
-It holds what the tray knows (connection state, last successful check, database trouble, a fatal
-error, the pause) and asks a callable for the live streamers only when needed, so the Qt layer
-(`kickwatch.ui.tray`) just renders what this computes and the rules are tested as plain Python.
+It holds the facts the tray knows (connection state, since when, when the next attempt is due,
+the last check and whether it failed, database trouble, a fatal error, the pause) and asks
+callables for the streamers only when needed, so the Qt layer (`kickwatch.ui.tray`) just renders
+what this computes and the rules are tested as plain Python. Every text is computed for a given
+`now`, so a countdown shown in the tooltip is as old as the last refresh and no older; times are
+shown in the view-model's time zone. "nobody live" is said only when it is known: before the
+first successful check, or while disconnected with streamers whose status was never seen, the
+tray says "status unknown".
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, tzinfo
 
 from kickwatch.domain.records import StreamerRecord
-from kickwatch.monitor.events import ConnectionState
+from kickwatch.domain.status import Status
+from kickwatch.monitor.events import ConnectionState, ConnectionStateChanged
 from kickwatch.resources import TrayState
 
 DEGRADED_STATES = frozenset({ConnectionState.RECONNECTING, ConnectionState.RATE_LIMITED})
@@ -67,6 +74,23 @@ def live_entry(streamer: StreamerRecord, now: datetime) -> LiveEntry:
     return LiveEntry(streamer.username, text.replace("&", "&&"), tooltip, streamer.url)
 
 
+def format_countdown(seconds: float) -> str:
+    """`12 s`, `1 min 5 s` or `2 min`: whole seconds, rounded up (never "0 s" before the end)."""
+    whole = max(0, math.ceil(seconds))
+    if whole < 60:
+        return f"{whole} s"
+    minutes, rest = divmod(whole, 60)
+    return f"{minutes} min {rest} s" if rest else f"{minutes} min"
+
+
+def format_moment(value: datetime, now: datetime, zone: tzinfo) -> str:
+    """`HH:MM` in `zone`, with the date in front when it is not `now`'s day there."""
+    local = value.astimezone(zone)
+    if local.date() == now.astimezone(zone).date():
+        return local.strftime("%H:%M")
+    return local.strftime("%Y-%m-%d %H:%M")
+
+
 def pause_until_tomorrow(now: datetime, zone: tzinfo) -> datetime:
     """The next day's `TOMORROW_AT` in local time, as an aware datetime."""
     local = now.astimezone(zone)
@@ -77,23 +101,75 @@ def pause_until_tomorrow(now: datetime, zone: tzinfo) -> datetime:
 class TrayViewModel:
     """What the tray shows, computed from the monitor's state."""
 
-    def __init__(self, live_streamers: Callable[[], list[StreamerRecord]], zone: tzinfo) -> None:
+    def __init__(
+        self,
+        live_streamers: Callable[[], list[StreamerRecord]],
+        zone: tzinfo,
+        streamers: Callable[[], list[StreamerRecord]] | None = None,
+    ) -> None:
         self._live_streamers = live_streamers
+        self._streamers = streamers
         self.zone = zone
         self.connection_state = ConnectionState.CONNECTING
         self.connection_detail = ""
-        self.last_check: datetime | None = None
+        self.connection_since: datetime | None = None  # when the current condition began
+        self.retry_at: datetime | None = None  # the next connection attempt, while reconnecting
+        self.last_check: datetime | None = None  # the last successful check
+        self.check_failed_at: datetime | None = None  # a failed check since the last success
+        self.check_failure = ""
         self.database_problem: str | None = None
         self.fatal_error: str | None = None
         self.paused_until: datetime | None = None
 
-    def set_source(self, live_streamers: Callable[[], list[StreamerRecord]]) -> None:
-        """Read the live streamers from `live_streamers` from now on (the monitor, once built)."""
+    def set_source(
+        self,
+        live_streamers: Callable[[], list[StreamerRecord]],
+        streamers: Callable[[], list[StreamerRecord]] | None = None,
+    ) -> None:
+        """Read the live (and all active) streamers from these from now on (the monitor)."""
         self._live_streamers = live_streamers
+        self._streamers = streamers
+
+    # -- facts in ---------------------------------------------------------------------------
+
+    def connection_changed(self, event: ConnectionStateChanged) -> None:
+        """Take the state, its age and the next attempt from the monitor's event."""
+        self.connection_state = event.state
+        self.connection_detail = event.detail
+        self.connection_since = event.since
+        self.retry_at = event.retry_at
+
+    def check_completed(self, at: datetime) -> None:
+        """A check of Kick succeeded at `at`."""
+        self.last_check = at
+        if self.check_failed_at is not None and self.check_failed_at <= at:
+            self.check_failed_at, self.check_failure = None, ""
+
+    def check_failed(self, at: datetime, reason: str) -> None:
+        """A check of Kick failed at `at`."""
+        if self.last_check is None or at >= self.last_check:
+            self.check_failed_at, self.check_failure = at, reason
+
+    # -- what is shown ----------------------------------------------------------------------
 
     def live(self) -> list[StreamerRecord]:
         """The live streamers, by display name."""
         return sorted(self._live_streamers(), key=lambda s: s.display_name.lower())
+
+    def has_no_streamers(self) -> bool:
+        """Whether no streamer is watched at all (known only once the monitor is the source)."""
+        return self._streamers is not None and not self._streamers()
+
+    def status_unknown(self) -> bool:
+        """Whether "nobody live" would be a guess: no successful check yet, or disconnected
+        with streamers whose status was never seen."""
+        if self.last_check is None:
+            return True
+        if self.connection_state is ConnectionState.CONNECTED and not self.fatal_error:
+            return False
+        return self._streamers is not None and any(
+            s.status is Status.UNKNOWN for s in self._streamers()
+        )
 
     def is_paused(self, now: datetime) -> bool:
         """Whether notifications are paused at `now`."""
@@ -115,34 +191,107 @@ class TrayViewModel:
         """The count drawn on the icon."""
         return "" if count <= 0 else ("99+" if count > 99 else str(count))
 
-    def status_line(self) -> str:
-        """The connection state in words."""
+    def headline(self, count: int) -> str:
+        """`2 live`, `nobody live`, `status unknown` or `no streamers to watch`."""
+        if count:
+            return f"{count} live"
+        if self.has_no_streamers():
+            return "no streamers to watch"
+        return "status unknown" if self.status_unknown() else "nobody live"
+
+    def menu_header(self, count: int) -> str:
+        """The menu's first (disabled) entry: `Live now (2)`, `Nobody is live`, ..."""
+        if count:
+            return f"Live now ({count})"
+        if self.has_no_streamers():
+            return "No streamers to watch"
+        return "Status unknown" if self.status_unknown() else "Nobody is live"
+
+    def placeholder(self) -> str:
+        """What the fallback window shows in place of an empty live list."""
+        if self.has_no_streamers():
+            return "No streamers to watch yet: add some in Settings…"
+        if not self.status_unknown():
+            return "Nobody is live right now."
+        if self.last_check is None:
+            return "Status unknown: Kick has not been checked successfully yet."
+        return "Status unknown while Kick is unreachable."
+
+    def status_line(self, now: datetime) -> str:
+        """The connection state in words: how long a problem has lasted, when the next try is."""
         if self.fatal_error:
             return f"Stopped: {self.fatal_error}"
-        if self.database_problem:
-            return f"Database unavailable: {self.database_problem}"
+        state = self.connection_state
+        if state in DEGRADED_STATES:
+            unreachable = state is ConnectionState.RECONNECTING
+            words = "Kick unreachable" if unreachable else "Rate-limited by Kick"
+            if self.connection_since is not None:
+                words += f" since {format_moment(self.connection_since, now, self.zone)}"
+            if self.retry_at is not None:
+                left = (self.retry_at - now).total_seconds()
+                words += f", retrying in {format_countdown(left)}" if left > 0 else ", retrying now"
+            return words
         words = {
             ConnectionState.CONNECTING: "Connecting to Kick…",
             ConnectionState.CONNECTED: "Connected",
-            ConnectionState.RECONNECTING: "Reconnecting…",
-            ConnectionState.RATE_LIMITED: "Rate-limited by Kick",
             ConnectionState.STOPPED: "Stopped",
             ConnectionState.CLOSED: "Closed",
-        }[self.connection_state]
+        }[state]
         return f"{words} ({self.connection_detail})" if self.connection_detail else words
+
+    def check_lines(self, now: datetime) -> list[str]:
+        """When Kick was last checked, whether that failed, and the last success if it did."""
+        if self.check_failed_at is not None:
+            line = f"Last checked {format_moment(self.check_failed_at, now, self.zone)}: failed"
+            if self.check_failure:
+                line += f" ({elide(self.check_failure, 80)})"
+            lines = [line]
+            if self.last_check is not None:
+                success = format_moment(self.last_check, now, self.zone)
+                lines.append(f"Last successful check {success}")
+            return lines
+        if self.last_check is not None:
+            return [f"Last checked {format_moment(self.last_check, now, self.zone)}"]
+        return ["Not checked yet"]
+
+    def problem_lines(self, now: datetime) -> list[str]:
+        """What is wrong right now, for the menu (empty when all is well)."""
+        lines: list[str] = []
+        if self.fatal_error or self.connection_state is not ConnectionState.CONNECTED:
+            lines.append(self.status_line(now))
+        if self.database_problem and not self.fatal_error:
+            lines.append(f"Database unavailable: {self.database_problem}")
+        if self.check_failed_at is not None:
+            lines.extend(self.check_lines(now))
+        return lines
+
+    def needs_ticking(self, now: datetime) -> bool:
+        """Whether a shown text changes with time alone (a countdown to the next attempt)."""
+        return (
+            not self.fatal_error
+            and self.connection_state in DEGRADED_STATES
+            and self.retry_at is not None
+            and self.retry_at > now
+        )
+
+    def next_tick(self, now: datetime) -> float | None:
+        """Seconds until the countdown's text changes, or None when nothing counts down."""
+        if not self.needs_ticking(now) or self.retry_at is None:
+            return None
+        left = (self.retry_at - now).total_seconds()
+        return (left - math.floor(left)) or 1.0  # the shown whole seconds are rounded up
 
     def local_time(self, value: datetime) -> str:
         """`HH:MM` in local time."""
         return value.astimezone(self.zone).strftime("%H:%M")
 
     def tooltip(self, now: datetime, live_count: int | None = None) -> str:
-        """Live count, connection state, time of the last successful check, pause."""
+        """Live count, connection state with its age, the last check and its result, pause."""
         count = len(self._live_streamers()) if live_count is None else live_count
-        lines = [
-            "kickwatch — " + ("nobody live" if count == 0 else f"{count} live"),
-            self.status_line(),
-            "Last check: " + (self.local_time(self.last_check) if self.last_check else "not yet"),
-        ]
+        lines = ["kickwatch — " + self.headline(count), self.status_line(now)]
+        if self.database_problem and not self.fatal_error:
+            lines.append(f"Database unavailable: {self.database_problem}")
+        lines.extend(self.check_lines(now))
         if self.is_paused(now) and self.paused_until is not None:
             lines.append(f"Notifications paused until {self.local_time(self.paused_until)}")
         return "\n".join(lines)

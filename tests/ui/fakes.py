@@ -52,6 +52,11 @@ class FakeMonitor:
     def live_streamers(self) -> list[StreamerRecord]:
         return list(self._live.values())
 
+    def streamers(self) -> list[StreamerRecord]:
+        """Every active streamer as stored (the live ones as the monitor holds them)."""
+        stored = self.ctx.repository.active_streamers()
+        return [self._live.get(s.username, s) for s in stored]
+
     def streamers_changed(self) -> None:
         self.changed += 1
 

@@ -173,13 +173,15 @@ def test_monitor_state_reaches_the_tray(
 ) -> None:
     tray = app.tray
     assert tray is not None
-    monitor.bus.publish(ConnectionStateChanged(ConnectionState.RECONNECTING, "network down"))
-    assert tray.state is TrayState.DEGRADED
-    assert "Reconnecting… (network down)" in tray.tray.toolTip()
-    monitor.bus.publish(ConnectionStateChanged(ConnectionState.CONNECTED))
     now = ctx.clock.now()
+    monitor.bus.publish(
+        ConnectionStateChanged(ConnectionState.RECONNECTING, "network down", since=now)
+    )
+    assert tray.state is TrayState.DEGRADED
+    assert f"Kick unreachable since {now.astimezone(UTC):%H:%M}" in tray.tray.toolTip()
+    monitor.bus.publish(ConnectionStateChanged(ConnectionState.CONNECTED))
     monitor.bus.publish(ReconcileCompleted(at=now, checked=3))
-    assert f"Last check: {now.astimezone(UTC):%H:%M}" in tray.tray.toolTip()
+    assert f"Last checked {now.astimezone(UTC):%H:%M}" in tray.tray.toolTip()
     monitor.bus.publish(DatabaseUnavailable("disk full", pending=4))
     assert tray.state is TrayState.DEGRADED
     monitor.bus.publish(DatabaseRecovered(flushed=4))

@@ -11,12 +11,15 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QMenu
 
 from kickwatch.domain.records import StreamerRecord
-from kickwatch.monitor.events import ConnectionState
+from kickwatch.domain.status import Status
+from kickwatch.monitor.events import ConnectionState, ConnectionStateChanged
 from kickwatch.resources import TrayState, tray_icon_path
 from kickwatch.ui.tray import IconCache, TrayIcon, TrayMenu, render_icon
 from kickwatch.ui.tray_model import (
     TOP_LEVEL_LIVE,
     TrayViewModel,
+    format_countdown,
+    format_moment,
     format_uptime,
     format_viewers,
     live_entry,
@@ -41,14 +44,118 @@ def model(streamers: list[StreamerRecord] | None = None) -> TrayViewModel:
     return TrayViewModel(lambda: current, UTC)
 
 
+def checked(m: TrayViewModel, at: datetime = T0) -> TrayViewModel:
+    """`m` after a successful check at `at` while connected."""
+    m.connection_state = ConnectionState.CONNECTED
+    m.check_completed(at)
+    return m
+
+
+def watching(statuses: list[Status]) -> TrayViewModel:
+    """A view-model over streamers in these statuses, none of them live."""
+    everyone = [replace(streamer(i, f"s{i}"), status=s) for i, s in enumerate(statuses, 1)]
+    return TrayViewModel(lambda: [], UTC, lambda: everyone)
+
+
 # -- view-model -----------------------------------------------------------------------------
 
 
 def test_nobody_live_is_idle() -> None:
-    m = model()
-    m.connection_state = ConnectionState.CONNECTED
+    m = checked(model())
     assert m.icon_state(T0) is TrayState.IDLE
     assert m.tooltip(T0).splitlines()[0] == "kickwatch — nobody live"
+
+
+def test_before_any_successful_check_nobody_live_is_status_unknown() -> None:
+    m = watching([Status.OFFLINE, Status.OFFLINE])
+    m.connection_state = ConnectionState.CONNECTED
+    assert m.tooltip(T0).splitlines()[0] == "kickwatch — status unknown"
+    assert "Not checked yet" in m.tooltip(T0)
+    m.check_failed(T0, "Kick answered 503")
+    assert m.headline(0) == "status unknown"
+    m.check_completed(T0 + timedelta(minutes=1))
+    assert m.headline(0) == "nobody live"
+
+
+def test_disconnected_with_never_seen_streamers_is_status_unknown() -> None:
+    m = checked(watching([Status.OFFLINE, Status.UNKNOWN]))
+    assert m.headline(0) == "nobody live"  # connected: pushes would tell
+    m.connection_state = ConnectionState.RECONNECTING
+    assert m.headline(0) == "status unknown"
+    assert m.placeholder() == "Status unknown while Kick is unreachable."
+    known = checked(watching([Status.OFFLINE, Status.OFFLINE]))
+    known.connection_state = ConnectionState.RECONNECTING
+    assert known.headline(0) == "nobody live"
+
+
+def test_without_streamers_the_tray_says_so() -> None:
+    m = checked(watching([]))
+    assert m.tooltip(T0).splitlines()[0] == "kickwatch — no streamers to watch"
+    assert m.menu_header(0) == "No streamers to watch"
+
+
+def test_an_outage_says_since_when_and_when_the_next_attempt_is() -> None:
+    zone = timezone(timedelta(hours=-2))  # T0 is 12:00 UTC, 10:00 here
+    m = TrayViewModel(lambda: [], zone)
+    m.check_completed(T0 + timedelta(minutes=1))
+    m.connection_changed(
+        ConnectionStateChanged(
+            ConnectionState.RECONNECTING,
+            "cannot reach Kick's Pusher (OSError); reconnecting in 12.0 s",
+            since=T0 + timedelta(minutes=2),
+            retry_at=T0 + timedelta(minutes=2, seconds=12),
+        )
+    )
+    now = T0 + timedelta(minutes=2)
+    assert m.status_line(now) == "Kick unreachable since 10:02, retrying in 12 s"
+    assert m.status_line(now + timedelta(seconds=0.5)).endswith("retrying in 12 s")
+    assert m.status_line(now + timedelta(seconds=11.5)).endswith("retrying in 1 s")
+    assert m.status_line(now + timedelta(seconds=12)).endswith("retrying now")
+    assert m.tooltip(now + timedelta(seconds=3)).splitlines()[1:] == [
+        "Kick unreachable since 10:02, retrying in 9 s",
+        "Last checked 10:01",
+    ]
+    assert m.icon_state(now) is TrayState.DEGRADED
+
+
+def test_a_countdown_ticks_when_its_text_changes_and_only_while_it_runs() -> None:
+    m = checked(model())
+    assert m.next_tick(T0) is None
+    m.connection_changed(
+        ConnectionStateChanged(
+            ConnectionState.RECONNECTING, since=T0, retry_at=T0 + timedelta(seconds=12.25)
+        )
+    )
+    assert m.next_tick(T0) == 0.25
+    assert m.next_tick(T0 + timedelta(seconds=0.25)) == 1.0
+    assert m.next_tick(T0 + timedelta(seconds=12.25)) is None  # "retrying now"
+    m.connection_changed(ConnectionStateChanged(ConnectionState.CONNECTED, since=T0))
+    assert m.next_tick(T0) is None
+
+
+def test_a_failed_check_says_when_and_that_it_failed() -> None:
+    m = checked(model(), T0.replace(minute=1))
+    assert m.check_lines(T0) == ["Last checked 12:01"]
+    m.check_failed(T0.replace(minute=5), "Kick answered 503")
+    assert m.check_lines(T0) == [
+        "Last checked 12:05: failed (Kick answered 503)",
+        "Last successful check 12:01",
+    ]
+    assert "Last checked 12:05: failed" in m.tooltip(T0)
+    assert m.problem_lines(T0)[-2:] == m.check_lines(T0)
+    m.check_completed(T0.replace(minute=7))
+    assert m.check_lines(T0) == ["Last checked 12:07"]
+    assert m.problem_lines(T0) == []
+
+
+def test_times_from_another_day_carry_their_date() -> None:
+    assert format_moment(T0, T0 + timedelta(hours=1), UTC) == "12:00"
+    assert format_moment(T0, T0 + timedelta(days=1), UTC) == "2026-03-02 12:00"
+    assert format_countdown(0.2) == "1 s"
+    assert format_countdown(58.5) == "59 s"
+    assert format_countdown(59.5) == "1 min"
+    assert format_countdown(65) == "1 min 5 s"
+    assert format_countdown(120) == "2 min"
 
 
 def test_live_state_with_count_badge() -> None:
@@ -71,7 +178,7 @@ def test_reconnecting_rate_limited_and_database_trouble_are_degraded() -> None:
 
 
 def test_a_fatal_error_shows_the_error_icon() -> None:
-    m = model(live(2))
+    m = checked(model(live(2)))
     m.connection_state = ConnectionState.STOPPED
     assert m.icon_state(T0) is TrayState.ERROR
     m.connection_state = ConnectionState.CONNECTED
@@ -89,12 +196,9 @@ def test_pause_shows_the_paused_icon_until_it_ends() -> None:
 
 
 def test_tooltip_has_count_state_and_last_check() -> None:
-    m = model(live(2))
-    m.connection_state = ConnectionState.CONNECTED
-    m.last_check = T0.replace(hour=11, minute=58)
-    assert m.tooltip(T0) == "kickwatch — 2 live\nConnected\nLast check: 11:58"
-    m.last_check = None
-    assert m.tooltip(T0).endswith("Last check: not yet")
+    m = checked(model(live(2)), T0.replace(hour=11, minute=58))
+    assert m.tooltip(T0) == "kickwatch — 2 live\nConnected\nLast checked 11:58"
+    assert m.tooltip(T0, 0).splitlines()[0] == "kickwatch — nobody live"
 
 
 def test_live_entry_shows_name_category_viewers_uptime_and_title() -> None:
@@ -142,7 +246,7 @@ def texts(menu: QMenu) -> list[str]:
 
 
 def test_menu_lists_live_streamers_then_commands(qapp: Any) -> None:
-    menu = TrayMenu(model(live(2)), lambda: T0)
+    menu = TrayMenu(checked(model(live(2))), lambda: T0)
     menu.rebuild()
     items = texts(menu)
     assert items[0] == "Live now (2)"
@@ -154,10 +258,39 @@ def test_menu_lists_live_streamers_then_commands(qapp: Any) -> None:
 
 
 def test_menu_when_nobody_is_live(qapp: Any) -> None:
-    menu = TrayMenu(model(), lambda: T0)
+    menu = TrayMenu(checked(model()), lambda: T0)
     menu.rebuild()
     assert texts(menu)[0] == "Nobody is live"
     assert not menu.actions()[0].isEnabled()
+
+
+def test_menu_says_status_unknown_and_what_is_wrong(qapp: Any) -> None:
+    now = [T0]
+    m = model()
+    m.check_failed(T0 - timedelta(minutes=1), "Kick answered 503")
+    m.connection_changed(
+        ConnectionStateChanged(
+            ConnectionState.RECONNECTING, since=T0, retry_at=T0 + timedelta(seconds=30)
+        )
+    )
+    menu = TrayMenu(m, lambda: now[0])
+    menu.rebuild()
+    assert texts(menu)[:3] == [
+        "Status unknown",
+        "Kick unreachable since 12:00, retrying in 30 s",
+        "Last checked 11:59: failed (Kick answered 503)",
+    ]
+    entries = [a for a in menu.actions() if not a.isSeparator()]
+    assert not any(a.isEnabled() for a in entries[:3])
+    status = entries[1]
+    now[0] = T0 + timedelta(seconds=10)
+    menu.refresh_status()  # the open menu's entry is updated in place
+    assert status.text() == "Kick unreachable since 12:00, retrying in 20 s"
+    assert status in menu.actions()
+    m.connection_changed(ConnectionStateChanged(ConnectionState.CONNECTED, since=now[0]))
+    m.check_completed(now[0])
+    menu.refresh_status()
+    assert texts(menu)[:2] == ["Nobody is live", "Pause notifications"]
 
 
 def test_choosing_a_live_streamer_asks_to_open_its_stream(qtbot: Any) -> None:
@@ -214,8 +347,7 @@ def test_many_live_streamers_overflow_into_a_lazy_submenu(qapp: Any) -> None:
 
 def test_tray_icon_follows_the_model(qapp: Any) -> None:
     streamers: list[StreamerRecord] = []
-    m = TrayViewModel(lambda: streamers, UTC)
-    m.connection_state = ConnectionState.CONNECTED
+    m = checked(TrayViewModel(lambda: streamers, UTC))
     tray = TrayIcon(m, lambda: T0)
     assert tray.state is TrayState.IDLE
     streamers.extend(live(4))
