@@ -106,6 +106,12 @@ def test_run_json_prints_changes_and_stops_cleanly_with_writes_flushed(
             10,
             what="kickwatch run connected",
         )
+        # The start-up check has seen both offline (else a start would leave "unknown").
+        wait_for_sync(
+            lambda: {s["status"] for s in json.loads(cli("list", "--json").stdout)} == {"offline"},
+            10,
+            what="the start-up check stored",
+        )
         kick.go_live("alpha")
         wait_for_sync(lambda: run.changes("alpha", "stream_start"), what="the start line")
         kick.go_offline("alpha")
