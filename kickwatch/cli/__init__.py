@@ -12,6 +12,7 @@ import argparse
 import logging
 import re
 import sys
+import time
 import traceback
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -93,8 +94,11 @@ def _parse_time(text: str, *, end_of_day: bool) -> datetime:
             return datetime.combine(day, time_of_day()).astimezone().astimezone(UTC)
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except (ValueError, OverflowError):
+        from kickwatch.domain.validation import shorten
+
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not an ISO 8601 date or time (e.g. 2026-11-25 or 2026-11-25T18:00Z)"
+            f"{shorten(text)} is not an ISO 8601 date or time "
+            "(e.g. 2026-11-25 or 2026-11-25T18:00Z)"
         ) from None
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
@@ -112,6 +116,7 @@ def main(argv: Sequence[str]) -> int:
         from kickwatch.ui.launch import launch_gui
 
         return launch_gui(args)
+    started = time.monotonic()
     try:
         return handler(args)
     except (ValidationError, NotFoundError, AlreadyExistsError) as exc:
@@ -126,7 +131,8 @@ def main(argv: Sequence[str]) -> int:
         return 0
     except Exception as exc:
         if _is_database_error(exc):
-            print(f"kickwatch: error: {database_error_message(exc)}", file=sys.stderr)
+            message = database_error_message(exc, time.monotonic() - started)
+            print(f"kickwatch: error: {message}", file=sys.stderr)
             return EXIT_FAILURE
         report = _write_crash_report(exc)
         print(
@@ -143,16 +149,18 @@ def _is_database_error(exc: BaseException) -> bool:
     return isinstance(exc, (peewee.OperationalError, peewee.InterfaceError))
 
 
-def database_error_message(exc: BaseException) -> str:
+def database_error_message(exc: BaseException, elapsed: float | None = None) -> str:
     """A sentence for a failing database operation, from the driver's error code (a failed
-    rollback after a full disk says the disk is full)."""
+    rollback after a full disk says the disk is full). `elapsed`: seconds the command ran
+    before it gave up, said for a lock (SQLite may refuse at once instead of waiting)."""
     from kickwatch.store.failures import FailureKind, classify
 
     failure = classify(exc)
     if failure.kind is FailureKind.BUSY:
+        waited = f" (kickwatch gave up after {elapsed:.1f} s)" if elapsed is not None else ""
         return (
-            "the database is locked by another program (tried for 5 s); nothing was changed, "
-            "try again"
+            f"the database is locked by another program{waited}; nothing was changed, "
+            "try again when it is done"
         )
     return f"the database is unavailable: {failure.reason}; nothing was changed"
 

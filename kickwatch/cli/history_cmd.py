@@ -68,7 +68,7 @@ def run_history(args: argparse.Namespace) -> int:
         raise ValidationError("--limit", "must not be negative")
     if args.since and args.until and args.since > args.until:
         raise ValidationError("--since", "must not be after --until")
-    ctx = open_context(args.db)
+    ctx = open_context(args.db, read_only_ok=True)
     try:
         events = ctx.repository.event_history(
             username=args.name,

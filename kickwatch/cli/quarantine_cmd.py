@@ -33,7 +33,7 @@ def run_quarantine(args: argparse.Namespace) -> int:
 
     if args.limit < 0:
         raise ValidationError("--limit", "must not be negative")
-    ctx = open_context(args.db)
+    ctx = open_context(args.db, read_only_ok=True)
     try:
         rows = ctx.repository.quarantined_changes(args.limit)
     finally:

@@ -9,12 +9,32 @@ from __future__ import annotations
 import re
 
 from kickwatch.domain.errors import ValidationError
+from kickwatch.domain.text import MAX_NAME
 
 CATEGORIES = ("auth", "database", "monitoring", "system")
+# Kick ids are stored as BIGINT (PostgreSQL's 64-bit signed integer; SQLite's INTEGER too).
+MAX_KICK_ID = 2**63 - 1
+# Names Kick sends are cut to MAX_NAME; one typed by a person may not be longer.
+MAX_DISPLAY_NAME = MAX_NAME
+# Bad input is echoed back in messages at most this long.
+MAX_ECHO = 40
 SENSITIVE_WORDS = ("secret", "password", "token")
 _KEY = re.compile(r"^([a-z]+)\.([a-z0-9_]+)$")
 _USERNAME = re.compile(r"^[a-z0-9_-]{1,50}$")
 _URL_PREFIX = re.compile(r"^(?:https?://)?(?:www\.)?kick\.com/", re.IGNORECASE)
+
+
+def shorten(value: object, limit: int = MAX_ECHO) -> str:
+    """`value` for a message (text quoted), cut to `limit` characters saying how long it was."""
+    if isinstance(value, str):
+        if len(value) <= limit:
+            return repr(value)
+        return f"{value[: limit - 1]!r}… ({len(value)} characters)"
+    try:
+        text = str(value)
+    except ValueError:  # an integer too long for str()
+        return f"a {type(value).__name__} too long to show"
+    return text if len(text) <= limit else f"{text[: limit - 1]}… ({len(text)} digits)"
 
 
 def normalize_username(text: str) -> str:
@@ -33,30 +53,38 @@ def normalize_username(text: str) -> str:
     if not _USERNAME.match(value):
         raise ValidationError(
             "username",
-            f"{value!r} is not a Kick username (letters, digits, '_' and '-', "
+            f"{shorten(value)} is not a Kick username (letters, digits, '_' and '-', "
             "at most 50 characters)",
         )
     return value
 
 
 def validate_display_name(value: str) -> str:
-    """A display name, stripped; must not be empty."""
+    """A display name, stripped; must not be empty nor longer than `MAX_DISPLAY_NAME`."""
     value = value.strip()
     if not value:
         raise ValidationError("display_name", "must not be empty")
+    if len(value) > MAX_DISPLAY_NAME:
+        raise ValidationError(
+            "display_name", f"must be at most {MAX_DISPLAY_NAME} characters, not {len(value)}"
+        )
     return value
 
 
 def validate_kick_id(field: str, value: int | str | None) -> int:
-    """A Kick user or channel id: a positive integer."""
+    """A Kick user or channel id: a positive integer that fits a BIGINT."""
     if value is None or (isinstance(value, str) and not value.strip()):
         raise ValidationError(field, "must not be empty")
     try:
         number = int(value)
     except (TypeError, ValueError):
-        raise ValidationError(field, f"must be a positive integer, not {value!r}") from None
+        raise ValidationError(field, f"must be a positive integer, not {shorten(value)}") from None
     if number <= 0:
-        raise ValidationError(field, f"must be a positive integer, not {number}")
+        raise ValidationError(field, f"must be a positive integer, not {shorten(number)}")
+    if number > MAX_KICK_ID:
+        raise ValidationError(
+            field, f"must be at most {MAX_KICK_ID} (a 64-bit integer), not {shorten(number)}"
+        )
     return number
 
 
@@ -65,11 +93,13 @@ def validate_config_key(key: str) -> str:
     match = _KEY.match(key)
     if not match:
         raise ValidationError(
-            "key", f"{key!r} must look like category.name (lowercase letters, digits, '_')"
+            "key", f"{shorten(key)} must look like category.name (lowercase letters, digits, '_')"
         )
     category = match.group(1)
     if category not in CATEGORIES:
-        raise ValidationError("category", f"{category!r} is not one of {', '.join(CATEGORIES)}")
+        raise ValidationError(
+            "category", f"{shorten(category)} is not one of {', '.join(CATEGORIES)}"
+        )
     return key
 
 

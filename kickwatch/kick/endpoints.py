@@ -56,3 +56,26 @@ class Endpoints:
                 chosen[name] = value.strip()
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in chosen.items() if k in known})
+
+
+def endpoint_origins(
+    environ: Mapping[str, str], overrides: Mapping[str, str] | None = None
+) -> dict[str, tuple[str, str]]:
+    """For each endpoint (`pusher_url`, ...): the value `from_env` puts in force and where it
+    comes from: the environment variable's name, `setting`, or `default`."""
+    chosen = Endpoints.from_env(environ, overrides)
+    configured = {
+        key.rsplit(".", 1)[-1]
+        for key, value in (overrides or {}).items()
+        if value and value.strip()
+    }
+    origins: dict[str, tuple[str, str]] = {}
+    for name, variable in ENV_VARIABLES.items():
+        if environ.get(variable, "").strip():
+            origin = variable
+        elif name in configured:
+            origin = "setting"
+        else:
+            origin = "default"
+        origins[name] = (getattr(chosen, name), origin)
+    return origins

@@ -3,16 +3,24 @@
 SQLite is the embedded default: WAL journal, foreign keys on, a busy timeout, and a file only
 its owner can read (0600). PostgreSQL is chosen with a `postgresql://` URL. Either way the
 schema is migrated by ordered steps; a SQLite file is copied aside before it is migrated.
+
+A file kickwatch did not make is never changed: before anything is written (not even the WAL
+journal mode, which rewrites the header) an existing file is read as it is, and one that is not
+SQLite, or is another program's SQLite database (tables but no kickwatch `schema_version`), is
+refused. A file or folder that cannot be written is opened read-only for the commands that only
+read (no migration then); the others are told in one sentence that the database is read-only.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from urllib.parse import quote, unquote, urlparse
 
 import peewee
 
@@ -25,6 +33,18 @@ from kickwatch.store.schema import MIGRATIONS, SCHEMA_VERSION
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 5000
+SQLITE_HEADER = b"SQLite format 3\x00"
+_SQLITE_CANTOPEN = 14
+# The columns of kickwatch's own version table (another program may have a schema_version too).
+_VERSION_COLUMNS = {"version", "description", "applied_at"}
+
+
+class ForeignDatabaseError(ConfigurationError):
+    """The file at the database path is not a kickwatch database; it was left unchanged."""
+
+
+class DatabaseReadOnlyError(DatabaseUnavailableError):
+    """The database cannot be written (read-only file system, file or folder permissions)."""
 
 
 @dataclass
@@ -36,6 +56,12 @@ class Database:
     url: str
     path: Path | None = None
     identity: tuple[int, int] | None = None  # SQLite: (device, inode) of the file opened
+    read_only: str | None = None  # why it was opened read-only; None when it can be written
+
+    def require_writable(self) -> None:
+        """Raise DatabaseReadOnlyError when this database was opened read-only."""
+        if self.read_only is not None:
+            raise DatabaseReadOnlyError(read_only_message(self.path, self.read_only))
 
     def check_file(self) -> None:
         """Raise DatabaseReplacedError when the SQLite file was deleted or replaced since it was
@@ -76,21 +102,57 @@ def mask_url(url: str) -> str:
     return url
 
 
-def open_database(url: str, *, migrate: bool = True, bind: bool = True) -> Database:
+def read_only_message(path: Path | None, reason: str) -> str:
+    """The sentence for a write refused because the database is read-only."""
+    where = f"the database {path}" if path is not None else "the database"
+    return f"{where} is read-only ({reason}); nothing was changed"
+
+
+def open_database(
+    url: str, *, migrate: bool = True, bind: bool = True, read_only_ok: bool = False
+) -> Database:
     """Open `url` (a path, `sqlite:///path` or `postgresql://...`) and migrate it.
 
-    Raises DatabaseUnavailableError when it cannot be reached, ConfigurationError for a URL
-    kickwatch does not understand.
+    A SQLite file that cannot be written raises DatabaseReadOnlyError, unless `read_only_ok`:
+    then it is opened read-only (`Database.read_only` says why) and not migrated, and an
+    outdated schema raises DatabaseReadOnlyError. Raises ForeignDatabaseError for a file that is
+    not a kickwatch database, DatabaseUnavailableError when it cannot be reached,
+    ConfigurationError for a URL kickwatch does not understand.
     """
-    db = _connect(url)
+    db = _connect(url, read_only_ok)
+    try:
+        if db.read_only is not None:
+            _check_read_only_version(db)
+        elif migrate:
+            apply_migrations(db)
+    except BaseException:
+        db.close()
+        raise
     if bind:
         database_proxy.initialize(db.handle)
-    if migrate:
-        apply_migrations(db)
     return db
 
 
-def _connect(url: str) -> Database:
+def _check_read_only_version(db: Database) -> None:
+    version = current_version(db.handle)
+    if version > SCHEMA_VERSION:
+        raise ConfigurationError(
+            f"the database has schema version {version}, newer than this kickwatch "
+            f"({SCHEMA_VERSION}): upgrade kickwatch"
+        )
+    if version == 0:
+        raise DatabaseReadOnlyError(
+            f"the database {db.path} is empty and read-only ({db.read_only}): kickwatch cannot "
+            "set it up"
+        )
+    if version < SCHEMA_VERSION:
+        raise DatabaseReadOnlyError(
+            f"the database {db.path} needs an upgrade from schema version {version} to "
+            f"{SCHEMA_VERSION}, but it is read-only ({db.read_only}); nothing was changed"
+        )
+
+
+def _connect(url: str, read_only_ok: bool = False) -> Database:
     if url.startswith(("postgresql://", "postgres://")):
         return _connect_postgres(url)
     if url.startswith("sqlite://"):
@@ -104,16 +166,21 @@ def _connect(url: str) -> Database:
         )
     else:
         path = Path(url).expanduser()
-    return _connect_sqlite(path, url)
+    return _connect_sqlite(path, url, read_only_ok)
 
 
-def _connect_sqlite(path: Path, url: str) -> Database:
-    make_private_dirs(path.parent)
-    if not path.exists():
-        # SQLite gives -wal and -shm the mode of the database file: 0600 for ours. A file the
-        # user made keeps the mode the user gave it.
-        fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
-        os.close(fd)
+def _connect_sqlite(path: Path, url: str, read_only_ok: bool = False) -> Database:
+    if path.is_dir():
+        raise DatabaseUnavailableError(f"{path} is a folder, not a database file")
+    if path.exists():
+        _refuse_foreign_file(path)
+        reason = _unwritable_reason(path)
+        if reason is not None:
+            if not read_only_ok:
+                raise DatabaseReadOnlyError(read_only_message(path, reason))
+            return _connect_sqlite_read_only(path, url, reason)
+    else:
+        _create_file(path)
     handle = peewee.SqliteDatabase(
         str(path),
         pragmas={
@@ -139,6 +206,166 @@ def _connect_sqlite(path: Path, url: str) -> Database:
     return Database(
         handle=handle, dialect="sqlite", url=url, path=path, identity=(stat.st_dev, stat.st_ino)
     )
+
+
+def _create_file(path: Path) -> None:
+    """Create a new, empty database file (0600) and any missing folders (0700)."""
+    try:
+        make_private_dirs(path.parent)
+        # SQLite gives -wal and -shm the mode of the database file: 0600 for ours. A file the
+        # user made keeps the mode the user gave it.
+        fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+        os.close(fd)
+    except OSError as exc:
+        reason = _unwritable_reason(path.parent) if path.parent.exists() else None
+        raise DatabaseUnavailableError(
+            f"cannot create the database {path}: {reason or exc.strerror or exc}"
+        ) from exc
+
+
+def _unwritable_reason(path: Path) -> str | None:
+    """Why `path` (a database file, or the folder of one) cannot be written; None if it can.
+
+    SQLite writes its journal beside the file, so the folder must be writable as well.
+    """
+    folder = path if path.is_dir() else path.parent
+    for target in (path, folder) if path != folder else (folder,):
+        if os.access(target, os.W_OK):
+            continue
+        try:
+            on_read_only_fs = bool(os.statvfs(target).f_flag & os.ST_RDONLY)
+        except OSError:
+            on_read_only_fs = False
+        if on_read_only_fs:
+            return "it is on a read-only file system"
+        return f"this user may not write {'the folder ' if target == folder else ''}{target}"
+    return None
+
+
+def _sqlite_uri(path: Path, mode: str) -> str:
+    """A `file:` URI for `path` with `mode` (`mode=ro` or `immutable=1`)."""
+    return f"file:{quote(str(path.resolve()))}?{mode}"
+
+
+def _has_wal(path: Path) -> bool:
+    wal = path.with_name(path.name + "-wal")
+    try:
+        return wal.stat().st_size > 0
+    except OSError:
+        return False
+
+
+def _read_only_modes(path: Path) -> list[str]:
+    """URI modes that read `path` without creating or changing any file, best first.
+
+    A WAL database read with `mode=ro` gets -wal and -shm files beside it unless they exist
+    already (a writer has it open): without them it is read as the immutable file it is.
+    `mode=ro` also fails (cannot open) when -shm cannot be created; immutable reads then.
+    """
+    return ["mode=ro", "immutable=1"] if _has_wal(path) else ["immutable=1"]
+
+
+def _refuse_foreign_file(path: Path) -> None:
+    """Raise ForeignDatabaseError unless `path` is empty or a kickwatch (or empty) SQLite file.
+
+    Only reads: the header, then the table names through a read-only connection.
+    """
+    try:
+        with open(path, "rb") as handle:
+            header = handle.read(len(SQLITE_HEADER))
+    except OSError as exc:
+        raise DatabaseUnavailableError(
+            f"cannot read the database {path}: {exc.strerror or exc}"
+        ) from exc
+    if not header:
+        return  # an empty file: SQLite makes a new database of it
+    if header != SQLITE_HEADER:
+        raise ForeignDatabaseError(
+            f"{path} is not a kickwatch database (not an SQLite file); kickwatch left it "
+            "unchanged: choose another file with --db or KICKWATCH_DB"
+        )
+    try:
+        tables = _table_columns(path)
+    except sqlite3.DatabaseError as exc:
+        raise ForeignDatabaseError(
+            f"{path} cannot be read as an SQLite database ({exc}); kickwatch left it unchanged"
+        ) from exc
+    if not tables or set(tables.get("schema_version", ())) >= _VERSION_COLUMNS:
+        return
+    raise ForeignDatabaseError(
+        f"{path} is another program's SQLite database (it has tables but no kickwatch "
+        "schema_version); kickwatch left it unchanged: choose another file with --db or "
+        "KICKWATCH_DB"
+    )
+
+
+def _table_columns(path: Path) -> dict[str, list[str]]:
+    """The user tables of a SQLite file and their columns, read without changing anything."""
+    error: sqlite3.DatabaseError | None = None
+    for mode in _read_only_modes(path):
+        try:
+            connection = sqlite3.connect(
+                _sqlite_uri(path, mode), uri=True, timeout=BUSY_TIMEOUT_MS / 1000
+            )
+        except sqlite3.DatabaseError as exc:
+            error = exc
+            continue
+        try:
+            names = [
+                row[0]
+                for row in connection.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table'"
+                    " AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
+                )
+            ]
+            return {
+                name: [row[1] for row in connection.execute(f"PRAGMA table_info({_ident(name)})")]
+                for name in names
+            }
+        except sqlite3.DatabaseError as exc:
+            error = exc
+            if getattr(exc, "sqlite_errorcode", 0) & 0xFF != _SQLITE_CANTOPEN:
+                break
+        finally:
+            connection.close()
+    assert error is not None
+    raise error
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _connect_sqlite_read_only(path: Path, url: str, reason: str) -> Database:
+    """Open a kickwatch SQLite file that cannot be written, for reading only."""
+    last: Exception | None = None
+    for mode in _read_only_modes(path):
+        handle = peewee.SqliteDatabase(
+            _sqlite_uri(path, mode),
+            uri=True,
+            pragmas={"query_only": 1, "busy_timeout": BUSY_TIMEOUT_MS},
+            check_same_thread=False,
+            timeout=BUSY_TIMEOUT_MS / 1000,
+        )
+        try:
+            handle.connect(reuse_if_open=True)
+            handle.execute_sql("SELECT count(*) FROM sqlite_master").fetchone()
+        except peewee.OperationalError as exc:
+            last = exc
+            with contextlib.suppress(Exception):
+                handle.close()
+            continue
+        stat = os.stat(path)
+        log.info("opened %s read-only: %s", path, reason)
+        return Database(
+            handle=handle,
+            dialect="sqlite",
+            url=url,
+            path=path,
+            identity=(stat.st_dev, stat.st_ino),
+            read_only=reason,
+        )
+    raise DatabaseUnavailableError(f"cannot open database {path} read-only: {last}") from last
 
 
 def _connect_postgres(url: str) -> Database:
@@ -212,4 +439,12 @@ def apply_migrations(db: Database) -> int:
     return SCHEMA_VERSION
 
 
-__all__ = ["MODELS", "Database", "apply_migrations", "mask_url", "open_database"]
+__all__ = [
+    "MODELS",
+    "Database",
+    "DatabaseReadOnlyError",
+    "ForeignDatabaseError",
+    "apply_migrations",
+    "mask_url",
+    "open_database",
+]

@@ -198,8 +198,39 @@ def _quarantine(dialect: str) -> list[str]:
     ]
 
 
+def _display_name_limit(dialect: str) -> list[str]:
+    """Display names of at most 100 characters (longer ones cut, with an ellipsis), and the
+    retired database.url setting removed (the database cannot be chosen from inside it)."""
+    limit = 100  # the domain's MAX_DISPLAY_NAME when this was written; a migration never changes
+    statements = [
+        f"UPDATE streamer SET display_name = substr(display_name, 1, {limit - 1}) || '…'"
+        f" WHERE {'length' if dialect == 'sqlite' else 'char_length'}(display_name) > {limit}",
+        "DELETE FROM configuration WHERE key = 'database.url'",
+    ]
+    if dialect == "postgresql":
+        return [
+            *statements,
+            "ALTER TABLE streamer ADD CONSTRAINT chk_display_name_length"
+            f" CHECK (char_length(display_name) <= {limit})",
+        ]
+    # SQLite cannot add a CHECK to a table: triggers refuse the same rows.
+    return [
+        *statements,
+        *(
+            f"CREATE TRIGGER trg_streamer_display_name_length_{op.split()[0].lower()}"
+            f" BEFORE {op} ON streamer WHEN length(NEW.display_name) > {limit}"
+            " BEGIN SELECT RAISE(ABORT, 'chk_display_name_length: streamer.display_name"
+            f" is longer than {limit} characters'); END"
+            for op in ("INSERT", "UPDATE OF display_name")
+        ),
+    ]
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema of the data model", _initial),
     Migration(2, "quarantine for changes that can never be written", _quarantine),
+    Migration(
+        3, "display names of at most 100 characters; database.url retired", _display_name_limit
+    ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version

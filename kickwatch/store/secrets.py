@@ -2,8 +2,10 @@
 
 The key is looked up lazily, in this order: the OS keyring (service `kickwatch`), the
 `KICKWATCH_MASTER_KEY` environment variable, then a key file with mode 0600 in the config
-directory (created on first use, with a warning, because a file next to the database protects
-less than a keyring). Only the keyring backends that really store secrets are trusted.
+directory (created on first use, with a warning printed that once, because a file next to the
+database protects less than a keyring; `kickwatch doctor` says so every time). Only the keyring
+backends that really store secrets are trusted. `locate_master_key` tells where the key is or
+would be without creating anything, for `kickwatch doctor`.
 """
 
 from __future__ import annotations
@@ -48,6 +50,15 @@ class MasterKey:
     detail: str
 
 
+@dataclass(frozen=True, slots=True)
+class KeyLocation:
+    """Where the master key is kept, or would be made, found without creating anything."""
+
+    source: KeySource
+    detail: str
+    exists: bool
+
+
 def _fernet_key(text: str) -> bytes:
     """A Fernet key from the environment: used as is if valid, else derived from a passphrase."""
     raw = text.strip().encode()
@@ -59,13 +70,21 @@ def _fernet_key(text: str) -> bytes:
     return base64.urlsafe_b64encode(hashlib.sha256(raw).digest())
 
 
+def _trusted_backend(keyring_module: Any) -> Any | None:
+    """The keyring backend when it really stores secrets, else None."""
+    backend = keyring_module.get_keyring()
+    module = type(backend).__module__
+    if module.startswith(_UNTRUSTED_MODULES):
+        return None
+    if module.startswith("keyring.backends.chainer") and not getattr(backend, "backends", []):
+        return None
+    return backend
+
+
 def _from_keyring(keyring_module: Any) -> MasterKey | None:
     try:
-        backend = keyring_module.get_keyring()
-        module = type(backend).__module__
-        if module.startswith(_UNTRUSTED_MODULES):
-            return None
-        if module.startswith("keyring.backends.chainer") and not getattr(backend, "backends", []):
+        backend = _trusted_backend(keyring_module)
+        if backend is None:
             return None
         stored = keyring_module.get_password(KEYRING_SERVICE, KEYRING_USERNAME)
         if stored is None:
@@ -78,17 +97,24 @@ def _from_keyring(keyring_module: Any) -> MasterKey | None:
 
 
 def _from_file(path: Path) -> MasterKey:
-    if path.exists():
-        mode = path.stat().st_mode & 0o777
-        if mode & 0o077:
-            os.chmod(path, 0o600)
-        key = path.read_bytes().strip()
-    else:
+    try:
+        if path.exists():
+            mode = path.stat().st_mode & 0o777
+            if mode & 0o077:
+                os.chmod(path, 0o600)
+            return MasterKey(path.read_bytes().strip(), KeySource.KEY_FILE, str(path))
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         key = Fernet.generate_key()
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
         with os.fdopen(fd, "wb") as handle:
             handle.write(key + b"\n")
+    except OSError as exc:
+        raise ConfigurationError(
+            f"no OS keyring available and the key file {path} cannot be "
+            f"{'read' if path.exists() else 'created'} ({exc.strerror or exc}): "
+            f"set {ENV_MASTER_KEY} or install a keyring"
+        ) from exc
+    # Said once, when the file is made; `kickwatch doctor` says it every time.
     log.warning(
         "no OS keyring available: the master key is kept in %s (mode 0600); "
         "set %s or install a keyring to avoid a key file",
@@ -98,18 +124,24 @@ def _from_file(path: Path) -> MasterKey:
     return MasterKey(key, KeySource.KEY_FILE, str(path))
 
 
+def _keyring(keyring_module: Any) -> Any:
+    if keyring_module is not None:
+        return keyring_module
+    try:
+        import keyring
+    except Exception:  # pragma: no cover - keyring is a dependency
+        return None
+    return keyring
+
+
 def load_master_key(
     key_file: Path,
     environ: Mapping[str, str] | None = None,
     keyring_module: Any = None,
 ) -> MasterKey:
-    """Find the master key: keyring, then environment, then key file."""
+    """Find the master key: keyring, then environment, then key file (made when missing)."""
     env = os.environ if environ is None else environ
-    if keyring_module is None:
-        try:
-            import keyring as keyring_module
-        except Exception:  # pragma: no cover - keyring is a dependency
-            keyring_module = None
+    keyring_module = _keyring(keyring_module)
     if keyring_module is not None:
         found = _from_keyring(keyring_module)
         if found is not None:
@@ -119,12 +151,45 @@ def load_master_key(
     return _from_file(key_file)
 
 
-class SecretBox:
-    """Encrypts and decrypts secret values; the key is loaded only when first needed."""
+def locate_master_key(
+    key_file: Path,
+    environ: Mapping[str, str] | None = None,
+    keyring_module: Any = None,
+) -> KeyLocation:
+    """Where `load_master_key` would find the key, in the same order, creating nothing."""
+    env = os.environ if environ is None else environ
+    keyring_module = _keyring(keyring_module)
+    if keyring_module is not None:
+        try:
+            backend = _trusted_backend(keyring_module)
+            if backend is not None:
+                stored = keyring_module.get_password(KEYRING_SERVICE, KEYRING_USERNAME)
+                return KeyLocation(KeySource.KEYRING, type(backend).__name__, stored is not None)
+        except Exception as exc:  # any keyring failure means: the next source is used
+            log.debug("keyring unavailable: %s", exc)
+    if env.get(ENV_MASTER_KEY):
+        return KeyLocation(KeySource.ENVIRONMENT, ENV_MASTER_KEY, True)
+    return KeyLocation(KeySource.KEY_FILE, str(key_file), key_file.exists())
 
-    def __init__(self, loader: Any) -> None:
+
+class SecretBox:
+    """Encrypts and decrypts secret values; the key is loaded only when first needed.
+
+    `locator` (optional) tells where the key is without loading or creating it.
+    """
+
+    def __init__(self, loader: Any, locator: Any = None) -> None:
         self._loader = loader
+        self._locator = locator
         self._master: MasterKey | None = None
+
+    def location(self) -> KeyLocation:
+        """Where the key is kept (or would be made), without creating a key anywhere."""
+        if self._master is not None or self._locator is None:
+            master = self.master
+            return KeyLocation(master.source, master.detail, True)
+        location: KeyLocation = self._locator()
+        return location
 
     @property
     def master(self) -> MasterKey:

@@ -2,7 +2,10 @@
 
 The command line (`kickwatch config`), the settings dialog and the monitor read settings through
 `Settings`, so a value is validated the same way wherever it is typed, and an unset key has one
-default in one place.
+default in one place. Each setting also says when a running kickwatch sees a change (`Applies`).
+
+The database itself is not a setting: the settings live in the database, so the URL in force
+comes from `--db`, then `KICKWATCH_DB`, then the default file (see `kickwatch.context`).
 """
 
 from __future__ import annotations
@@ -11,11 +14,12 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time
+from enum import StrEnum
 from typing import Any
 from urllib.parse import urlparse
 
 from kickwatch.domain.errors import ValidationError
-from kickwatch.domain.validation import validate_config_key
+from kickwatch.domain.validation import shorten, validate_config_key
 from kickwatch.store.config import ConfigStore
 
 
@@ -24,7 +28,7 @@ def _integer(minimum: int, maximum: int | None = None) -> Callable[[str, str], i
         try:
             value = int(text.strip())
         except ValueError:
-            raise ValidationError(key, f"must be an integer, not {text!r}") from None
+            raise ValidationError(key, f"must be an integer, not {shorten(text)}") from None
         if value < minimum:
             rule = "a positive integer" if minimum == 1 else f"at least {minimum}"
             raise ValidationError(key, f"must be {rule}, not {value}")
@@ -41,7 +45,7 @@ def _boolean(key: str, text: str) -> bool:
         return True
     if lowered in ("0", "false", "no", "off"):
         return False
-    raise ValidationError(key, f"must be true or false, not {text!r}")
+    raise ValidationError(key, f"must be true or false, not {shorten(text)}")
 
 
 def _text(key: str, text: str) -> str:
@@ -50,12 +54,12 @@ def _text(key: str, text: str) -> str:
 
 def _clock_time(key: str, text: str) -> str:
     if not re.fullmatch(r"\d{1,2}:\d{2}", text.strip()):
-        raise ValidationError(key, f"must be a time of day HH:MM, not {text!r}")
+        raise ValidationError(key, f"must be a time of day HH:MM, not {shorten(text)}")
     hours, minutes = (int(part) for part in text.strip().split(":"))
     try:
         return time(hours, minutes).strftime("%H:%M")
     except ValueError:
-        raise ValidationError(key, f"must be a time of day HH:MM, not {text!r}") from None
+        raise ValidationError(key, f"must be a time of day HH:MM, not {shorten(text)}") from None
 
 
 def _url(schemes: tuple[str, ...]) -> Callable[[str, str], str]:
@@ -65,21 +69,12 @@ def _url(schemes: tuple[str, ...]) -> Callable[[str, str], str]:
             return ""
         parsed = urlparse(value)
         if parsed.scheme not in schemes or not parsed.netloc:
-            raise ValidationError(key, f"must be a {' or '.join(schemes)} URL, not {value!r}")
+            raise ValidationError(
+                key, f"must be a {' or '.join(schemes)} URL, not {shorten(value)}"
+            )
         return value.rstrip("/") if parsed.scheme.startswith("http") else value
 
     return parse
-
-
-def _database_url(key: str, text: str) -> str:
-    value = text.strip()
-    if value.startswith(("postgresql://", "postgres://", "sqlite://")) or (
-        value and "://" not in value
-    ):
-        return value
-    if not value:
-        return ""
-    raise ValidationError(key, "must be a file path, sqlite:///path or postgresql://...")
 
 
 def _player(key: str, text: str) -> str:
@@ -99,7 +94,7 @@ def _hosts(key: str, text: str) -> str:
     for name in names:
         if not _HOST_PATTERN.fullmatch(name):
             raise ValidationError(
-                key, f"must be host names such as images.example.com, not {name!r}"
+                key, f"must be host names such as images.example.com, not {shorten(name)}"
             )
     return ",".join(names)
 
@@ -111,48 +106,66 @@ def _instant(key: str, text: str) -> str:
     try:
         datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise ValidationError(key, f"must be an ISO 8601 time, not {text!r}") from None
+        raise ValidationError(key, f"must be an ISO 8601 time, not {shorten(text)}") from None
     return value
+
+
+class Applies(StrEnum):
+    """When a kickwatch that is already running sees a changed value."""
+
+    AT_USE = "at use"  # read each time it is used (or, start at login, applied at once)
+    AT_START = "at start"  # read when the tray app or `kickwatch run` starts
+    BY_TRAY_APP = "by the tray app"  # notification rules: read by the tray app when it starts
+    # and when its own settings dialog saves
 
 
 @dataclass(frozen=True, slots=True)
 class SettingSpec:
-    """One known setting: its key, default, parser (which validates) and description."""
+    """One known setting: its key, default, parser (which validates), description, and when a
+    running kickwatch sees a change."""
 
     key: str
     default: Any
     parse: Callable[[str, str], Any]
     description: str
+    applies: Applies = Applies.AT_USE
 
+
+_START = Applies.AT_START
+_TRAY = Applies.BY_TRAY_APP
 
 SPECS: tuple[SettingSpec, ...] = (
     SettingSpec(
-        "auth.client_id", "", _text, "Kick app client id (kick.com → Settings → Developer)"
+        "auth.client_id", "", _text, "Kick app client id (kick.com → Settings → Developer)", _START
     ),
-    SettingSpec("auth.client_secret", "", _text, "Kick app client secret (stored encrypted)"),
-    SettingSpec("database.retention_days", 90, _integer(1), "Days of history to keep"),
-    SettingSpec("database.url", "", _database_url, "Database URL; empty for the default file"),
+    SettingSpec(
+        "auth.client_secret", "", _text, "Kick app client secret (stored encrypted)", _START
+    ),
+    SettingSpec("database.retention_days", 90, _integer(1), "Days of history to keep", _START),
     SettingSpec(
         "monitoring.reconcile_interval",
         120,
         _integer(10, 86400),
         "Seconds between reconciliation polls of Kick's API",
+        _START,
     ),
     SettingSpec(
         "monitoring.max_channels_per_connection",
         100,
         _integer(1, 1000),
         "Pusher channels per WebSocket connection",
+        _START,
     ),
-    SettingSpec("monitoring.pusher_url", "", _url(("ws", "wss")), "Pusher WebSocket URL"),
-    SettingSpec("monitoring.api_url", "", _url(("http", "https")), "Official API base URL"),
-    SettingSpec("monitoring.auth_url", "", _url(("http", "https")), "OAuth token base URL"),
-    SettingSpec("monitoring.web_url", "", _url(("http", "https")), "kick.com base URL"),
+    SettingSpec("monitoring.pusher_url", "", _url(("ws", "wss")), "Pusher WebSocket URL", _START),
+    SettingSpec("monitoring.api_url", "", _url(("http", "https")), "Official API base URL", _START),
+    SettingSpec("monitoring.auth_url", "", _url(("http", "https")), "OAuth token base URL", _START),
+    SettingSpec("monitoring.web_url", "", _url(("http", "https")), "kick.com base URL", _START),
     SettingSpec(
         "system.alert_already_live",
         False,
         _boolean,
         "Notify about streams already live when kickwatch starts",
+        _TRAY,
     ),
     SettingSpec("system.notify_on_end", False, _boolean, "Offline alerts for new streamers"),
     SettingSpec(
@@ -160,25 +173,36 @@ SPECS: tuple[SettingSpec, ...] = (
         90,
         _integer(0, 3600),
         "Wait this long before an offline alert (a quick restart shows no alert)",
+        _TRAY,
     ),
     SettingSpec(
         "system.restart_cooldown_seconds",
         300,
         _integer(0, 86400),
         "No second live alert for the same streamer within this time",
+        _TRAY,
     ),
-    SettingSpec("system.sounds", True, _boolean, "Play the notification sound"),
-    SettingSpec("system.quiet_hours_enabled", False, _boolean, "Silence alerts during quiet hours"),
-    SettingSpec("system.quiet_hours_start", "23:00", _clock_time, "Quiet hours begin (HH:MM)"),
-    SettingSpec("system.quiet_hours_end", "07:00", _clock_time, "Quiet hours end (HH:MM)"),
+    SettingSpec("system.sounds", True, _boolean, "Play the notification sound", _TRAY),
     SettingSpec(
-        "system.quiet_hours_favorites", True, _boolean, "Favourites are announced in quiet hours"
+        "system.quiet_hours_enabled", False, _boolean, "Silence alerts during quiet hours", _TRAY
+    ),
+    SettingSpec(
+        "system.quiet_hours_start", "23:00", _clock_time, "Quiet hours begin (HH:MM)", _TRAY
+    ),
+    SettingSpec("system.quiet_hours_end", "07:00", _clock_time, "Quiet hours end (HH:MM)", _TRAY),
+    SettingSpec(
+        "system.quiet_hours_favorites",
+        True,
+        _boolean,
+        "Favourites are announced in quiet hours",
+        _TRAY,
     ),
     SettingSpec(
         "system.group_threshold",
         3,
         _integer(2, 100),
         "Go-lives at once that are grouped into one notification",
+        _TRAY,
     ),
     SettingSpec(
         "system.player_command",
@@ -193,19 +217,29 @@ SPECS: tuple[SettingSpec, ...] = (
         "More hosts avatars may come from, comma-separated (*.example.com for subdomains); "
         "https only, Kick's own image hosts are always allowed",
     ),
-    SettingSpec("system.paused_until", "", _instant, "Notifications paused until (ISO 8601)"),
+    SettingSpec(
+        "system.paused_until", "", _instant, "Notifications paused until (ISO 8601)", _TRAY
+    ),
     SettingSpec("system.start_at_login", False, _boolean, "Start kickwatch at login"),
 )
 SPEC_BY_KEY = {spec.key: spec for spec in SPECS}
+START_AT_LOGIN = "system.start_at_login"
+# Keys that were settings once, and why they are not any more.
+RETIRED = {
+    "database.url": "the database cannot be chosen by a setting stored inside it: "
+    "use --db or the KICKWATCH_DB environment variable",
+}
 
 
 def spec_for(key: str) -> SettingSpec:
-    """The spec of a known key; ValidationError for a malformed or unknown key."""
+    """The spec of a known key; ValidationError for a malformed, unknown or retired key."""
     validate_config_key(key)
     spec = SPEC_BY_KEY.get(key)
     if spec is None:
+        if key in RETIRED:
+            raise ValidationError("key", f"{key} is not a setting: {RETIRED[key]}")
         raise ValidationError(
-            "key", f"{key} is not a kickwatch setting (see `kickwatch config list --all`)"
+            "key", f"{shorten(key)} is not a kickwatch setting (see `kickwatch config list`)"
         )
     return spec
 

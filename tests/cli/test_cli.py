@@ -275,8 +275,11 @@ def test_doctor_without_keyring_or_environment_uses_a_key_file(tmp_path: Path) -
     cli.env.pop("KICKWATCH_MASTER_KEY")
     result = cli("doctor")
     assert result.returncode == 0
-    assert "key file" in result.stdout
+    assert "a key file" in result.stdout and "will be made" in result.stdout
+    assert not (cli.home / "master.key").exists()  # doctor only looks
+    assert cli("config", "set", "auth.client_secret", SECRET).returncode == 0
     assert (cli.home / "master.key").stat().st_mode & 0o777 == 0o600
+    assert "master key   warn  key file" in cli("doctor").stdout
 
 
 def test_kickwatch_db_environment_selects_the_database(tmp_path: Path) -> None:

@@ -103,7 +103,6 @@ def test_stored_values_are_shown(ctx: Context, dialog: SettingsDialog) -> None:
         ("monitoring.pusher_url", "http://example.com", "must be a ws or wss URL"),
         ("monitoring.api_url", "ftp://x", "must be a http or https URL"),
         ("monitoring.reconcile_interval", "5", "must be at least 10"),
-        ("database.url", "mysql://db", "must be a file path"),
     ],
 )
 def test_bad_values_get_an_inline_message_and_nothing_is_saved(

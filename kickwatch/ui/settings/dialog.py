@@ -107,7 +107,9 @@ class SettingsDialog(QDialog):
         )
         self.notifications = NotificationsTab()
         self.account = AccountTab()
-        self.advanced = AdvancedTab(ctx.database.display_url())
+        self.advanced = AdvancedTab(
+            ctx.database.display_url(), database_source=ctx.database_source, environ=ctx.environ
+        )
         self.forms: list[SettingsForm] = [self.notifications, self.account, self.advanced]
         for form in self.forms:
             form.bind(ctx.settings.validate)

@@ -2,18 +2,37 @@
 
 Each is a `SettingsForm` of fields bound to `system.*`, `auth.*`, `database.*` and
 `monitoring.*` keys; the Account tab adds the connection test and where the master key is kept,
-the Advanced tab the database in use and start at login (through the `Autostart` interface).
+the Advanced tab the database in use (and where its URL comes from), the endpoint each
+connection really uses (an environment variable wins over the setting), and start at login
+(through the `Autostart` interface). Settings read only when kickwatch starts say so.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
+from typing import Any
+
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QWidget
 
+from kickwatch.kick.endpoints import Endpoints, endpoint_origins
 from kickwatch.ui.settings.fields import ERROR_STYLE, SettingsForm
 
 DEVELOPER_URL = "https://kick.com/settings/developer"
 OK_STYLE = "color: #1e8449;"
+RESTART_NOTE = "Takes effect when kickwatch restarts."
+ENDPOINTS = {
+    "monitoring.pusher_url": "Pusher WebSocket URL",
+    "monitoring.api_url": "Official API URL",
+    "monitoring.auth_url": "Token URL",
+    "monitoring.web_url": "kick.com URL",
+}
+DATABASE_SOURCES = {
+    "--db": "from the --db option",
+    "KICKWATCH_DB": "from the KICKWATCH_DB environment variable",
+    "default": "the default file",
+}
 
 
 class NotificationsTab(SettingsForm):
@@ -67,8 +86,20 @@ class AccountTab(SettingsForm):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.add_line("auth.client_id", "Client ID")
-        self.add_line("auth.client_secret", "Client secret", "Stored encrypted", password=True)
+        self.add_line("auth.client_id", "Client ID", RESTART_NOTE)
+        self.add_line(
+            "auth.client_secret",
+            "Client secret",
+            f"Stored encrypted. {RESTART_NOTE}",
+            password=True,
+        )
+        restart = QLabel(
+            "New credentials are used when kickwatch restarts; the connection test uses the "
+            "ones kickwatch started with."
+        )
+        restart.setWordWrap(True)
+        restart.setObjectName("account_restart_note")
+        self.outer.addWidget(restart)
         link = QLabel(
             f'Create an app and its credentials at <a href="{DEVELOPER_URL}">{DEVELOPER_URL}</a>'
         )
@@ -93,7 +124,7 @@ class AccountTab(SettingsForm):
         self.test_button.setEnabled(False)
         self.test_result.setStyleSheet("")
         self.test_result.setText(
-            "Testing… (unsaved changes are not used: save first)" if unsaved else "Testing…"
+            "Testing with the credentials kickwatch started with…" if unsaved else "Testing…"
         )
 
     def show_result(self, ok: bool, detail: str) -> None:
@@ -104,25 +135,53 @@ class AccountTab(SettingsForm):
 
 
 class AdvancedTab(SettingsForm):
-    """Database, retention, endpoints, reconciliation interval, start at login."""
+    """Database in use, retention, endpoints in force, reconciliation interval, start at login.
 
-    def __init__(self, database: str, parent: QWidget | None = None) -> None:
+    `database_source` says where the database URL came from (`--db`, `KICKWATCH_DB`,
+    `default`); `environ` is where the `KICKWATCH_*_URL` overrides are read (the process
+    environment when not given).
+    """
+
+    def __init__(
+        self,
+        database: str,
+        parent: QWidget | None = None,
+        *,
+        database_source: str = "",
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(parent)
-        in_use = QLabel(f"Database in use: {database}")
+        self.environ: Mapping[str, str] = dict(os.environ if environ is None else environ)
+        source = DATABASE_SOURCES.get(database_source, "")
+        in_use = QLabel(
+            f"Database in use: {database}" + (f" ({source})" if source else "") + ". "
+            "Choose another with the --db option or the KICKWATCH_DB environment variable: "
+            "the settings are stored in the database, so it is not a setting."
+        )
         in_use.setWordWrap(True)
         in_use.setObjectName("database_in_use")
         self.form.addRow(in_use)
-        self.add_line(
-            "database.url",
-            "Database URL",
-            "A file path or postgresql://…; empty for the default file. Takes effect at restart.",
+        restart = QLabel(
+            f"{RESTART_NOTE} (except start at login): a running kickwatch keeps the values it "
+            "started with."
         )
-        self.add_line("database.retention_days", "Keep history (days)")
-        self.add_line("monitoring.reconcile_interval", "Check every (seconds)")
-        self.add_line("monitoring.pusher_url", "Pusher WebSocket URL").setPlaceholderText("default")
-        self.add_line("monitoring.api_url", "Official API URL").setPlaceholderText("default")
-        self.add_line("monitoring.auth_url", "Token URL").setPlaceholderText("default")
-        self.add_line("monitoring.web_url", "kick.com URL").setPlaceholderText("default")
+        restart.setWordWrap(True)
+        restart.setObjectName("advanced_restart_note")
+        self.form.addRow(restart)
+        self.add_line("database.retention_days", "Keep history (days)", RESTART_NOTE)
+        self.add_line("monitoring.reconcile_interval", "Check every (seconds)", RESTART_NOTE)
+        defaults = Endpoints()
+        self.in_force: dict[str, QLabel] = {}
+        for key, label in ENDPOINTS.items():
+            edit = self.add_line(key, label, RESTART_NOTE)
+            edit.setPlaceholderText(f"default: {getattr(defaults, key.split('.', 1)[1])}")
+            shown = QLabel()
+            shown.setWordWrap(True)
+            shown.setObjectName(f"{key}.in_force")
+            self.in_force[key] = shown
+            self.form.addRow("", shown)
+            edit.textChanged.connect(lambda _text: self.refresh_in_force())
+        self.refresh_in_force()
         self.autostart = QCheckBox("Start kickwatch at login")
         self.autostart.setObjectName("autostart")
         self.autostart_where = QLabel()
@@ -136,6 +195,24 @@ class AdvancedTab(SettingsForm):
         self.outer.addWidget(self.autostart_message)
         self.outer.addStretch(1)
         self.autostart_loaded = False
+
+    def load(self, values: dict[str, Any]) -> None:
+        """Show stored values and the endpoints they put in force."""
+        super().load(values)
+        self.refresh_in_force()
+
+    def refresh_in_force(self) -> None:
+        """Under each endpoint: the address in use and where it comes from."""
+        overrides = {key: self.fields[key].text() for key in ENDPOINTS}
+        for name, (value, origin) in endpoint_origins(self.environ, overrides).items():
+            key = f"monitoring.{name}"
+            if origin == "default":
+                where = "Kick's default"
+            elif origin == "setting":
+                where = "from this setting"
+            else:
+                where = f"from the environment variable {origin}, which wins over this setting"
+            self.in_force[key].setText(f"In use: {value} ({where})")
 
     def load_autostart(self, enabled: bool, where: str) -> None:
         """Show whether start at login is on, and where that is kept."""
