@@ -4,7 +4,8 @@
 the widest of its header text and its cells (Qt's own size hints, so fonts, icons, check boxes
 and the sort indicator are counted), never narrower than its header. One column (the name or
 details column) fills the width left over and never gets narrower than its content; when the
-window is too small for all of that the table scrolls sideways instead of cutting text. Widths
+window is too small for all of that the table scrolls sideways instead of cutting text (when the
+window first shows it grows, within the screen, to fit every column). Widths
 the user drags are stored in a `QSettings` file (kickwatch keeps it in its own config folder,
 `window-state.ini`) under a key per table, by header text, and restored on the next start.
 """
@@ -48,6 +49,7 @@ class ColumnSizer(QObject):
         self.fill = fill
         self.state = state
         self._applying = False
+        self._grown = False
         self._user: dict[str, int] = self._load()
         self._fitted: dict[int, int] = {}  # content widths so far: columns grow, never jitter
         self._fit_timer = QTimer(self)
@@ -140,7 +142,30 @@ class ColumnSizer(QObject):
             self.fill_rest()
         elif event.type() == QEvent.Type.Show:
             self.fit()  # fonts and style are final once shown
+            self._grow_window_once()
         return False
+
+    def wanted_width(self) -> int:
+        """The viewport width that shows every column without cutting the fill column."""
+        header = self.table.horizontalHeader()
+        columns = sum(
+            self.content(c) if c == self.fill else header.sectionSize(c)
+            for c in range(header.count())
+            if not header.isSectionHidden(c)
+        )
+        return columns + self.table.verticalScrollBar().sizeHint().width()
+
+    def _grow_window_once(self) -> None:
+        if self._grown:
+            return
+        self._grown = True
+        missing = self.wanted_width() - self.table.viewport().width()
+        window = self.table.window()
+        screen = window.screen()
+        if missing <= 0 or screen is None:
+            return
+        room = screen.availableGeometry().width() - window.frameGeometry().width()
+        window.resize(window.width() + max(0, min(missing, room)), window.height())
 
     # -- what the user dragged --------------------------------------------------------------
 

@@ -192,6 +192,9 @@ class TrayIcon(QObject):
         self._now = now
         self.icons = icons or IconCache()
         self.menu = TrayMenu(model, now)
+        # Filled before it is exported: a StatusNotifier host (xfce4-panel) treats a menu
+        # without entries as no menu and shows its own on a right click.
+        self.menu.rebuild()
         self.tray = QSystemTrayIcon(self)
         self.tray.setContextMenu(self.menu)
         self.tray.activated.connect(self.on_tray_activated)
@@ -208,7 +211,7 @@ class TrayIcon(QObject):
         self.tray.hide()
 
     def refresh(self) -> None:
-        """Recompute icon and tooltip (cheap) and mark the menu for a rebuild."""
+        """Recompute icon, tooltip and menu (the overflow submenu is still filled when opened)."""
         now = self._now()
         count = len(self.model.live())
         state = self.model.icon_state(now, count)
@@ -219,9 +222,13 @@ class TrayIcon(QObject):
         tooltip = self.model.tooltip(now, count)
         self.tray.setToolTip(tooltip)
         self.menu.setAccessibleDescription(tooltip)
-        self.menu.mark_dirty()
         if self.menu.isVisible():
+            self.menu.mark_dirty()
             self.menu.refresh_status()
+        else:
+            # A StatusNotifier host (xfce4-panel) lays the menu out before the rebuild that
+            # Qt's aboutToShow would start arrives: entries must be there when it opens.
+            self.menu.rebuild()
 
     def on_tray_activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
         if reason in (

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QTableView,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -131,6 +132,8 @@ class StreamersTab(QWidget):
         self.filter.setAccessibleName("Filter streamers by name")
         self.filter.textChanged.connect(self.proxy.setFilterFixedString)
         self.filter.installEventFilter(self)
+        for button in self.filter.findChildren(QToolButton):  # the clear button
+            button.setAccessibleName("Clear filter")
         filter_label = QLabel("&Filter:")
         filter_label.setBuddy(self.filter)
         self.remove_button = QPushButton("&Remove…")
