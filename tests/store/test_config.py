@@ -17,8 +17,8 @@ from kickwatch.domain.errors import ConfigurationError, NotFoundError, Validatio
 from kickwatch.store import open_database
 from kickwatch.store.config import ConfigStore
 from kickwatch.store.models import Configuration
-from kickwatch.store.secrets import KeySource, SecretBox, load_master_key
-from kickwatch.store.settings import Settings
+from kickwatch.store.secrets import KeySource, SecretBox, load_master_key, locate_master_key
+from kickwatch.store.settings import SPECS, Applies, Settings
 from tests.clock import ManualClock
 from tests.store.fixtures import Store
 
@@ -217,3 +217,69 @@ def test_set_many_saves_nothing_when_one_value_is_bad(store: Store, tmp_path: Pa
     assert settings.get("database.retention_days") == 90
     settings.set_many({"database.retention_days": "30", "system.sounds": "off"})
     assert (settings.get("database.retention_days"), settings.get("system.sounds")) == (30, False)
+
+
+def test_the_key_file_warning_is_given_once_when_the_file_is_made(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    key_file = tmp_path / "conf" / "master.key"
+    with caplog.at_level(logging.WARNING):
+        made = load_master_key(key_file, {}, _NoKeyring())
+    assert caplog.text.count("no OS keyring") == 1
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        again = load_master_key(key_file, {}, _NoKeyring())
+    assert again.key == made.key and again.source is KeySource.KEY_FILE
+    assert caplog.text == ""
+
+
+def test_locating_the_key_creates_nothing(memory_keyring: MemoryKeyring, tmp_path: Path) -> None:
+    key_file = tmp_path / "conf" / "master.key"
+    nowhere = locate_master_key(key_file, {}, _NoKeyring())
+    assert (nowhere.source, nowhere.detail, nowhere.exists) == (
+        KeySource.KEY_FILE,
+        str(key_file),
+        False,
+    )
+    assert not key_file.parent.exists()
+    env = locate_master_key(key_file, {"KICKWATCH_MASTER_KEY": "k"}, _NoKeyring())
+    assert (env.source, env.exists) == (KeySource.ENVIRONMENT, True)
+    ring = locate_master_key(key_file, {}, keyring)
+    assert (ring.source, ring.exists) == (KeySource.KEYRING, False)
+    assert memory_keyring.passwords == {}  # nothing stored by looking
+    load_master_key(key_file, {}, keyring)
+    assert locate_master_key(key_file, {}, keyring).exists
+
+
+def test_a_key_file_that_cannot_be_made_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "conf").write_text("a file where the folder should be")
+    with pytest.raises(ConfigurationError, match=r"cannot be created .*KICKWATCH_MASTER_KEY"):
+        load_master_key(tmp_path / "conf" / "master.key", {}, _NoKeyring())
+
+
+def test_the_secret_box_tells_where_the_key_is_without_making_one(tmp_path: Path) -> None:
+    key_file = tmp_path / "master.key"
+    box = SecretBox(
+        lambda: load_master_key(key_file, {}, _NoKeyring()),
+        lambda: locate_master_key(key_file, {}, _NoKeyring()),
+    )
+    assert not box.location().exists and not key_file.exists()
+    box.encrypt("x")
+    assert box.location().exists and key_file.exists()
+
+
+def test_database_url_is_retired_with_a_reason(store: Store, tmp_path: Path) -> None:
+    settings = Settings(config_store(store, tmp_path))
+    with pytest.raises(ValidationError, match="--db or the KICKWATCH_DB"):
+        settings.set("database.url", "/tmp/x.db")
+    assert "database.url" not in {spec.key for spec in SPECS}
+
+
+def test_every_setting_says_when_a_running_kickwatch_sees_a_change() -> None:
+    applies = {spec.key: spec.applies for spec in SPECS}
+    for key, when in applies.items():
+        if key.startswith(("monitoring.", "auth.")) or key == "database.retention_days":
+            assert when is Applies.AT_START, key
+    assert applies["system.quiet_hours_enabled"] is Applies.BY_TRAY_APP
+    assert applies["system.start_at_login"] is Applies.AT_USE
+    assert applies["system.player_command"] is Applies.AT_USE
