@@ -247,10 +247,18 @@ def _sqlite_uri(path: Path, mode: str) -> str:
     return f"file:{quote(str(path.resolve()))}?{mode}"
 
 
-def _has_wal(path: Path) -> bool:
-    wal = path.with_name(path.name + "-wal")
+def _wal_exists(path: Path) -> bool:
+    """Whether a -wal file is beside `path`: a WAL database is open somewhere (or was not
+    closed cleanly), and its -shm is there too."""
+    return path.with_name(path.name + "-wal").exists()
+
+
+def _in_wal_mode(path: Path) -> bool:
+    """Whether the header of SQLite file `path` says WAL journal mode (file format 2)."""
     try:
-        return wal.stat().st_size > 0
+        with open(path, "rb") as handle:
+            handle.seek(18)
+            return handle.read(2) == b"\x02\x02"
     except OSError:
         return False
 
@@ -258,11 +266,14 @@ def _has_wal(path: Path) -> bool:
 def _read_only_modes(path: Path) -> list[str]:
     """URI modes that read `path` without creating or changing any file, best first.
 
-    A WAL database read with `mode=ro` gets -wal and -shm files beside it unless they exist
-    already (a writer has it open): without them it is read as the immutable file it is.
-    `mode=ro` also fails (cannot open) when -shm cannot be created; immutable reads then.
+    `mode=ro` reads with SQLite's locks, but on a WAL database it leaves -wal and -shm files
+    beside it unless they are there already: without them the file is complete and is read as
+    the immutable file it is. `mode=ro` also fails (cannot open) when -shm cannot be made on a
+    read-only file system; immutable reads then. A rollback-journal file is read `mode=ro`.
     """
-    return ["mode=ro", "immutable=1"] if _has_wal(path) else ["immutable=1"]
+    if not _in_wal_mode(path):
+        return ["mode=ro"]
+    return ["mode=ro", "immutable=1"] if _wal_exists(path) else ["immutable=1"]
 
 
 def _refuse_foreign_file(path: Path) -> None:
@@ -301,35 +312,40 @@ def _refuse_foreign_file(path: Path) -> None:
 
 def _table_columns(path: Path) -> dict[str, list[str]]:
     """The user tables of a SQLite file and their columns, read without changing anything."""
+    modes = _read_only_modes(path)
     error: sqlite3.DatabaseError | None = None
-    for mode in _read_only_modes(path):
+    while modes:
+        mode = modes.pop(0)
         try:
-            connection = sqlite3.connect(
-                _sqlite_uri(path, mode), uri=True, timeout=BUSY_TIMEOUT_MS / 1000
-            )
+            return _read_table_columns(path, mode)
         except sqlite3.DatabaseError as exc:
             error = exc
-            continue
-        try:
-            names = [
-                row[0]
-                for row in connection.execute(
-                    "SELECT name FROM sqlite_master WHERE type = 'table'"
-                    " AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
-                )
-            ]
-            return {
-                name: [row[1] for row in connection.execute(f"PRAGMA table_info({_ident(name)})")]
-                for name in names
-            }
-        except sqlite3.DatabaseError as exc:
-            error = exc
-            if getattr(exc, "sqlite_errorcode", 0) & 0xFF != _SQLITE_CANTOPEN:
+            if mode == "immutable=1" and not modes and _wal_exists(path):
+                # A writer opened it meanwhile and may be checkpointing into the file: read
+                # again through its -wal and -shm, with locks.
+                modes.append("mode=ro")
+            elif getattr(exc, "sqlite_errorcode", 0) & 0xFF != _SQLITE_CANTOPEN:
                 break
-        finally:
-            connection.close()
     assert error is not None
     raise error
+
+
+def _read_table_columns(path: Path, mode: str) -> dict[str, list[str]]:
+    connection = sqlite3.connect(_sqlite_uri(path, mode), uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+    try:
+        names = [
+            row[0]
+            for row in connection.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'"
+                " AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
+            )
+        ]
+        return {
+            name: [row[1] for row in connection.execute(f"PRAGMA table_info({_ident(name)})")]
+            for name in names
+        }
+    finally:
+        connection.close()
 
 
 def _ident(name: str) -> str:

@@ -104,6 +104,28 @@ def test_a_foreign_file_is_refused_in_one_line_and_left_exactly_as_it_was(
     assert stat.S_IMODE(target.stat().st_mode) == 0o644
 
 
+def test_another_programs_database_that_is_open_right_now_is_left_as_it_was(
+    tmp_path: Path,
+) -> None:
+    target = tmp_path / "busy.db"
+    writer = sqlite3.connect(target)
+    try:
+        writer.execute("PRAGMA journal_mode=wal")
+        writer.execute("CREATE TABLE notes (text TEXT)")
+        writer.execute("INSERT INTO notes VALUES ('kept in the -wal file')")
+        writer.commit()
+        wal = tmp_path / "busy.db-wal"
+        assert wal.stat().st_size > 0  # nothing checkpointed into the file yet
+        before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in (target, wal)}
+        cli = make_cli(tmp_path / "home", KICKWATCH_DB=str(target))
+        one_error_line(cli("list"), 1, "another program's SQLite database")
+        one_error_line(cli("add", "alpha", "--user-id", "1"), 1, "left it unchanged")
+        assert {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in (target, wal)} == before
+        assert writer.execute("SELECT text FROM notes").fetchall() == [("kept in the -wal file",)]
+    finally:
+        writer.close()
+
+
 def test_an_empty_file_the_user_made_becomes_the_database_and_keeps_its_mode(
     tmp_path: Path,
 ) -> None:
