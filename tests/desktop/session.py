@@ -2,8 +2,11 @@
 
 `VirtualDesktop.start()` brings them up in order (X server on a free display, a private session
 bus, dunst as the notification daemon, xfce4-panel as the StatusNotifier host) and waits for
-each to be ready by asking it, never by sleeping a fixed time. `missing_tools()` names what is
-not installed so the test can skip (or fail under `KICKWATCH_TEST_STRICT=1`).
+each to be ready by asking it, never by sleeping a fixed time. With `accessibility=True` it also
+starts the AT-SPI bus (at-spi-bus-launcher) on the private session bus and switches Qt's and
+GTK's accessibility on, so a screen reader's view of the apps can be read with pyatspi.
+`missing_tools()` names what is not installed so the test can skip (or fail under
+`KICKWATCH_TEST_STRICT=1`).
 """
 
 from __future__ import annotations
@@ -28,6 +31,10 @@ TOOLS = {
     "import": "imagemagick",
 }
 APT_PACKAGES = ("xvfb", "dbus", "dunst", "xfce4-panel", "imagemagick")
+# The screen reader's side: the accessibility bus and pyatspi for the system Python.
+SYSTEM_PYTHON = "/usr/bin/python3"
+ATSPI_LAUNCHERS = ("/usr/libexec/at-spi-bus-launcher", "at-spi-bus-launcher")
+ATSPI_PACKAGES = ("at-spi2-core", "python3-pyatspi")
 
 PANEL_XML = """<?xml version="1.0" encoding="UTF-8"?>
 <channel name="xfce4-panel" version="1.0">
@@ -73,6 +80,32 @@ def missing_tools() -> list[str]:
     return [f"{tool} ({package})" for tool, package in TOOLS.items() if not shutil.which(tool)]
 
 
+def atspi_launcher() -> str | None:
+    """The at-spi-bus-launcher program, if installed."""
+    for candidate in ATSPI_LAUNCHERS:
+        found = shutil.which(candidate)
+        if found:
+            return found
+    return None
+
+
+def missing_accessibility() -> list[str]:
+    """What reading the AT-SPI tree needs that is not installed, with its Debian package."""
+    missing = []
+    if atspi_launcher() is None:
+        missing.append("at-spi-bus-launcher (at-spi2-core)")
+    probe = (
+        subprocess.run(
+            [SYSTEM_PYTHON, "-c", "import pyatspi"], capture_output=True, check=False, timeout=30
+        )
+        if Path(SYSTEM_PYTHON).exists()
+        else None
+    )
+    if probe is None or probe.returncode != 0:
+        missing.append(f"pyatspi for {SYSTEM_PYTHON} (python3-pyatspi)")
+    return missing
+
+
 def wait_until(predicate: Callable[[], object], timeout: float, what: str) -> None:
     """Poll `predicate` until true; AssertionError naming `what` after `timeout` seconds."""
     deadline = time.monotonic() + timeout
@@ -85,9 +118,12 @@ def wait_until(predicate: Callable[[], object], timeout: float, what: str) -> No
 class VirtualDesktop:
     """Xvfb + private session bus + dunst + xfce4-panel, torn down in reverse order."""
 
-    def __init__(self, root: Path, *, dunst_markup: str | None = None) -> None:
+    def __init__(
+        self, root: Path, *, dunst_markup: str | None = None, accessibility: bool = False
+    ) -> None:
         self.root = root
         self.dunst_markup = dunst_markup  # dunst's `markup` setting: full, strip or no
+        self.accessibility = accessibility
         self.home = root / "home"
         self.config = self.home / ".config"
         self.runtime = root / "runtime"
@@ -111,9 +147,13 @@ class VirtualDesktop:
                 "XDG_CONFIG_HOME": str(self.config),
                 "XDG_RUNTIME_DIR": str(self.runtime),
                 "XDG_CURRENT_DESKTOP": "XFCE",
-                "NO_AT_BRIDGE": "1",
             }
         )
+        if self.accessibility:
+            env.update({"QT_LINUX_ACCESSIBILITY_ALWAYS_ON": "1", "QT_ACCESSIBILITY": "1"})
+            env.pop("NO_AT_BRIDGE", None)
+        else:
+            env["NO_AT_BRIDGE"] = "1"
         if self.display:
             env["DISPLAY"] = self.display
         if self.bus_address:
@@ -142,6 +182,8 @@ class VirtualDesktop:
             folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._start_x()
         self._start_bus()
+        if self.accessibility:
+            self._start_accessibility_bus()
         self._write_configs()
         self._start_dunst()
         if panel:
@@ -177,6 +219,25 @@ class VirtualDesktop:
             check=False,
             capture_output=True,
             timeout=10,
+        )
+
+    def _start_accessibility_bus(self) -> None:
+        launcher = atspi_launcher()
+        if launcher is None:
+            raise AssertionError("at-spi-bus-launcher is not installed (at-spi2-core)")
+        self._spawn("atspi", [launcher, "--launch-immediately"])
+        wait_until(lambda: self.name_has_owner("org.a11y.Bus"), 15, "the AT-SPI bus launcher")
+
+    def atspi(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        """Run tests/desktop/atspi_tree.py with the system Python on this desktop."""
+        script = Path(__file__).resolve().parent / "atspi_tree.py"
+        return subprocess.run(
+            [SYSTEM_PYTHON, str(script), *args],
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
         )
 
     def _write_configs(self) -> None:

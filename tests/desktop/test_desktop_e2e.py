@@ -9,7 +9,6 @@ Debian packages: xvfb dbus dunst xfce4-panel imagemagick.
 
 from __future__ import annotations
 
-import os
 import signal
 import sqlite3
 import subprocess
@@ -27,7 +26,6 @@ from tests.services import require
 pytestmark = pytest.mark.desktop
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 MASTER_KEY = "desktop-e2e-master-key"
 
 
@@ -169,18 +167,3 @@ def test_go_live_reaches_dunst_and_the_tray_item_is_registered(
         watcher.terminate()
         watcher.wait(timeout=10)
     assert code == 0, app_log.read_text(errors="replace")
-    if os.environ.get("KICKWATCH_UPDATE_SCREENSHOTS") == "1":
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        # Just the notification, cut from the top right corner of the 1280x800 screen.
-        subprocess.run(
-            [
-                "convert",
-                str(ARTIFACTS / "notification.png"),
-                "-crop",
-                "470x100+805+10",
-                "+repage",
-                str(SCREENSHOTS / "notification.png"),
-            ],
-            check=True,
-            timeout=30,
-        )

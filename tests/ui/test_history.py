@@ -170,3 +170,25 @@ def test_a_failed_export_is_reported(window: HistoryWindow, tmp_path: Path, qtbo
     with qtbot.waitSignal(window.export_failed):
         window.export_button.click()
     assert window.message.text().startswith("Export failed:")
+
+
+def test_filters_are_named_for_screen_readers_and_escape_closes(
+    window: HistoryWindow, qtbot: Any
+) -> None:
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    names = [
+        w.accessibleName()
+        for w in (window.streamer, window.event_type, window.since, window.until, window.table)
+    ]
+    assert names == [
+        "Show events of streamer",
+        "Show events of type",
+        "From date",
+        "To date",
+        "Status events",
+    ]
+    window.show()
+    QTest.keyClick(window.since, Qt.Key.Key_Escape)
+    assert not window.isVisible()

@@ -343,3 +343,95 @@ def test_five_thousand_streamers_load_fast(
     elapsed = time.perf_counter() - started
     assert dialog.streamers.proxy.rowCount() == 10
     assert elapsed < 1.0
+
+
+# -- keyboard and screen readers ----------------------------------------------------------------
+
+
+def test_enter_in_the_add_box_adds_and_shift_enter_starts_a_line(
+    dialog: SettingsDialog, qtbot: Any
+) -> None:
+    from PySide6.QtTest import QTest
+
+    tab = dialog.streamers
+    tab.names.setPlainText("alice")
+    QTest.keyClick(tab.names, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
+    assert tab.names.toPlainText().split() == ["alice"]
+    with qtbot.waitSignal(tab.add_finished):
+        QTest.keyClick(tab.names, Qt.Key.Key_Return)
+    assert rows(dialog) == ["alice"]
+
+
+def test_delete_in_the_table_removes_the_selected_rows_after_asking(
+    ctx: Context, dialog: SettingsDialog, confirm: Confirmations, qtbot: Any
+) -> None:
+    from PySide6.QtTest import QTest
+
+    add_names(dialog, qtbot, "alice bob")
+    dialog.streamers.table.selectRow(1)
+    with qtbot.waitSignal(dialog.streamers.streamers_edited):
+        QTest.keyClick(dialog.streamers.table, Qt.Key.Key_Delete)
+    assert confirm.asked == ["Remove bob? Their history is deleted too."]
+    assert ctx.repository.get_by_username("bob") is None
+    assert rows(dialog) == ["alice"]
+
+
+def test_escape_closes_the_dialog(dialog: SettingsDialog) -> None:
+    from PySide6.QtTest import QTest
+
+    QTest.keyClick(dialog.streamers.filter, Qt.Key.Key_Escape)
+    assert not dialog.isVisible()
+
+
+def test_tab_walks_the_controls_in_reading_order(dialog: SettingsDialog) -> None:
+    tab = dialog.streamers
+    expected = [
+        dialog.tabs.tabBar(),
+        tab.names,
+        tab.add_button,
+        tab.filter,
+        tab.remove_button,
+        tab.table,
+        dialog.save_button,
+    ]
+    walked = [expected[0]]
+    while len(walked) < len(expected):
+        walked.append(walked[-1].nextInFocusChain())
+        while not walked[-1].isVisible() or walked[-1].focusPolicy() == Qt.FocusPolicy.NoFocus:
+            walked[-1] = walked[-1].nextInFocusChain()
+    assert walked == expected
+
+
+def test_every_control_has_an_accessible_name(dialog: SettingsDialog) -> None:
+    from PySide6.QtWidgets import QAbstractButton, QAbstractItemView, QPlainTextEdit
+
+    unnamed = []
+    for kind in (QLineEdit, QPlainTextEdit, QAbstractButton, QAbstractItemView):
+        for widget in dialog.findChildren(kind):
+            name = widget.accessibleName() or getattr(widget, "text", lambda: "")()
+            if widget.focusPolicy() != Qt.FocusPolicy.NoFocus and not name:
+                unnamed.append(f"{type(widget).__name__} {widget.objectName()}")
+    assert unnamed == []
+
+
+def test_column_widths_are_never_below_the_header_and_dragged_ones_are_kept(
+    ctx: Context, dialog: SettingsDialog, qtbot: Any
+) -> None:
+    from kickwatch.ui.columns import ColumnSizer, window_state
+
+    add_names(dialog, qtbot, "alice")
+    table = dialog.streamers.table
+    sizer = dialog.streamers.columns
+    qtbot.waitUntil(lambda: not sizer.pending)
+    header = table.horizontalHeader()
+    for column in range(header.count()):
+        assert header.sectionSize(column) >= header.sectionSizeHint(column)
+    header.resizeSection(STATUS_COLUMN, 240)
+    header.resizeSection(STATUS_COLUMN + 1, 3)  # below its header text: back to the header's width
+    assert header.sectionSize(STATUS_COLUMN + 1) == header.sectionSizeHint(STATUS_COLUMN + 1)
+    dialog.hide()  # saves
+    fresh = type(table)()
+    fresh.setModel(dialog.streamers.proxy)
+    again = ColumnSizer(fresh, "streamers", fill=1, state=window_state(ctx.paths.config_dir))
+    assert again.remembered()["Status"] == 240
+    assert fresh.columnWidth(STATUS_COLUMN) == 240
