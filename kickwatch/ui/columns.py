@@ -15,7 +15,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, QSettings, QTimer
+from PySide6.QtCore import QObject, QSettings, QTimer, Signal
+from PySide6.QtGui import QResizeEvent, QShowEvent
 from PySide6.QtWidgets import QHeaderView, QTableView
 
 STATE_FILE = "window-state.ini"
@@ -28,6 +29,26 @@ def window_state(config_dir: Path) -> QSettings:
     return QSettings(str(config_dir / STATE_FILE), QSettings.Format.IniFormat)
 
 
+class SizedTable(QTableView):
+    """A table view that says when it is shown or resized (what `ColumnSizer` follows).
+
+    Signals:
+        shown(): the table was shown.
+        resized(): the table changed size.
+    """
+
+    shown = Signal()
+    resized = Signal()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.shown.emit()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.resized.emit()
+
+
 class ColumnSizer(QObject):
     """Sizes the columns of `table` and remembers the widths the user drags.
 
@@ -37,7 +58,7 @@ class ColumnSizer(QObject):
 
     def __init__(
         self,
-        table: QTableView,
+        table: SizedTable,
         key: str,
         *,
         fill: int,
@@ -68,10 +89,15 @@ class ColumnSizer(QObject):
         header.setResizeContentsPrecision(MEASURED_ROWS)
         model = table.model()
         # Rows arrive in bursts (pages, a filter, a reload): measure once they have settled.
-        for changed in (model.modelReset, model.rowsInserted, model.columnsInserted):
-            changed.connect(self._fit_timer.start)
-        table.viewport().installEventFilter(self)
+        model.modelReset.connect(self.on_model_changed)
+        model.rowsInserted.connect(self.on_model_changed)
+        model.columnsInserted.connect(self.on_model_changed)
+        table.shown.connect(self.on_table_shown)
+        table.resized.connect(self.fill_rest)
         self.fit()
+
+    def on_model_changed(self, *_where: object) -> None:
+        self._fit_timer.start()
 
     # -- sizes ------------------------------------------------------------------------------
 
@@ -137,13 +163,9 @@ class ColumnSizer(QObject):
             finally:
                 self._applying = False
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.Resize:
-            self.fill_rest()
-        elif event.type() == QEvent.Type.Show:
-            self.fit()  # fonts and style are final once shown
-            self._grow_window_once()
-        return False
+    def on_table_shown(self) -> None:
+        self.fit()  # fonts and style are final once shown
+        self._grow_window_once()
 
     def wanted_width(self) -> int:
         """The viewport width that shows every column without cutting the fill column."""

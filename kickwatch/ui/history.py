@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -33,7 +32,7 @@ from PySide6.QtWidgets import (
 from kickwatch.domain.errors import KickwatchError
 from kickwatch.domain.status import EventType
 from kickwatch.store.repository import Repository
-from kickwatch.ui.columns import ColumnSizer
+from kickwatch.ui.columns import ColumnSizer, SizedTable
 from kickwatch.ui.history_model import HEADERS, HistoryFilter, HistoryModel, export_csv_async
 from kickwatch.ui.qtloop import run_blocking
 from kickwatch.ui.settings.fields import ERROR_STYLE
@@ -126,7 +125,7 @@ class HistoryWindow(QWidget):
         self.since.editingFinished.connect(self.apply_filter)
         self.until.editingFinished.connect(self.apply_filter)
         self.model.total_changed.connect(lambda n: self.total.setText(f"{n} events"))
-        self.table = QTableView()
+        self.table = SizedTable()
         self.table.setAccessibleName("Status events")
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)

@@ -309,7 +309,7 @@ def shoot(
     return target
 
 
-TRAY_MENU_BOX = (640, 240)  # the bottom left corner of the 1280x800 screen: panel and menu
+TRAY_MENU_BOX = (640, 290)  # the bottom left corner of the 1280x800 screen: panel and menu
 
 
 def clear_notifications(desktop: VirtualDesktop) -> None:

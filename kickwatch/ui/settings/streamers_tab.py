@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from datetime import tzinfo
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, QSettings, QSize, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import QSettings, QSize, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -27,7 +27,6 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPlainTextEdit,
     QPushButton,
-    QTableView,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -38,7 +37,7 @@ from kickwatch.domain.records import StreamerRecord
 from kickwatch.domain.validation import normalize_username
 from kickwatch.store.repository import Repository
 from kickwatch.ui.avatars import AvatarCache
-from kickwatch.ui.columns import ColumnSizer
+from kickwatch.ui.columns import ColumnSizer, SizedTable
 from kickwatch.ui.settings.avatar_icons import AvatarIcons
 from kickwatch.ui.settings.fields import ERROR_STYLE
 from kickwatch.ui.settings.streamer_model import NAME_COLUMN, StreamerTableModel
@@ -59,6 +58,55 @@ def split_names(text: str) -> list[str]:
         if part.strip():
             seen.setdefault(part.strip(), None)
     return list(seen)
+
+
+class AddBox(QPlainTextEdit):
+    """The add box: Enter submits, Shift+Enter starts a new line, Tab leaves.
+
+    Signals:
+        submitted(): Enter was pressed.
+    """
+
+    submitted = Signal()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        shift = event.modifiers() & Qt.KeyboardModifier.ShiftModifier
+        if event.key() in _ENTER and not shift:
+            self.submitted.emit()
+            return
+        super().keyPressEvent(event)
+
+
+class FilterBox(QLineEdit):
+    """The filter box: Enter moves on to the table (not to the dialog's Save).
+
+    Signals:
+        submitted(): Enter was pressed.
+    """
+
+    submitted = Signal()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in _ENTER:
+            self.submitted.emit()
+            return
+        super().keyPressEvent(event)
+
+
+class StreamerTable(SizedTable):
+    """The streamer table: Delete asks to remove the selected rows.
+
+    Signals:
+        delete_pressed(): Delete was pressed.
+    """
+
+    delete_pressed = Signal()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Delete:
+            self.delete_pressed.emit()
+            return
+        super().keyPressEvent(event)
 
 
 def ask_to_confirm(parent: QWidget, text: str) -> bool:
@@ -105,7 +153,7 @@ class StreamersTab(QWidget):
         self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         self.proxy.setSortCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
 
-        self.names = QPlainTextEdit()
+        self.names = AddBox()
         self.names.setPlaceholderText(
             "Kick names or URLs: one, or many separated by new lines, commas or spaces"
         )
@@ -116,7 +164,7 @@ class StreamersTab(QWidget):
             "Kick names or URLs, separated by new lines, commas or spaces. "
             "Enter adds them; Shift+Enter starts a new line."
         )
-        self.names.installEventFilter(self)
+        self.names.submitted.connect(self.on_names_submitted)
         names_label = QLabel("&Add streamers:")
         names_label.setBuddy(self.names)
         self.add_button = QPushButton("Add")
@@ -126,12 +174,12 @@ class StreamersTab(QWidget):
         self.add_message = QLabel()
         self.add_message.setWordWrap(True)
         self.add_message.hide()
-        self.filter = QLineEdit()
+        self.filter = FilterBox()
         self.filter.setPlaceholderText("Filter by name")
         self.filter.setClearButtonEnabled(True)
         self.filter.setAccessibleName("Filter streamers by name")
         self.filter.textChanged.connect(self.proxy.setFilterFixedString)
-        self.filter.installEventFilter(self)
+        self.filter.submitted.connect(self.focus_table)
         for button in self.filter.findChildren(QToolButton):  # the clear button
             button.setAccessibleName("Clear filter")
         filter_label = QLabel("&Filter:")
@@ -144,10 +192,10 @@ class StreamersTab(QWidget):
         self.remove_button.clicked.connect(self.on_remove_button_clicked)
         self.count = QLabel()
 
-        self.table = QTableView()
+        self.table = StreamerTable()
         self.table.setAccessibleName("Monitored streamers")
         self.table.setIconSize(QSize(ICON_SIZE, ICON_SIZE))
-        self.table.installEventFilter(self)
+        self.table.delete_pressed.connect(self.on_remove_button_clicked)
         self.table.setModel(self.proxy)
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(NAME_COLUMN, Qt.SortOrder.AscendingOrder)
@@ -191,21 +239,9 @@ class StreamersTab(QWidget):
         if not self.table.currentIndex().isValid() and self.proxy.rowCount() > 0:
             self.table.selectRow(0)
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
-            key, modifiers = event.key(), event.modifiers()
-            if watched is self.names and key in _ENTER:
-                if not modifiers & Qt.KeyboardModifier.ShiftModifier:
-                    if self.add_button.isEnabled():
-                        self.on_add_button_clicked()
-                    return True
-            elif watched is self.filter and key in _ENTER:
-                self.focus_table()  # not the dialog's default button: nothing to save here
-                return True
-            elif watched is self.table and key == Qt.Key.Key_Delete:
-                self.on_remove_button_clicked()
-                return True
-        return super().eventFilter(watched, event)
+    def on_names_submitted(self) -> None:
+        if self.add_button.isEnabled():
+            self.on_add_button_clicked()
 
     def set_streamers(self, streamers: list[StreamerRecord]) -> None:
         """Show these streamers."""
