@@ -24,6 +24,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
+from PySide6.QtGui import QFont
 
 from kickwatch.cli.output import print_csv
 from kickwatch.domain.records import HISTORY_FIELDS, StatusEventRecord
@@ -63,6 +64,13 @@ def details(event: StatusEventRecord) -> str:
         return str(data.get("detail", ""))
     parts = [str(data[k]) for k in ("title", "category") if data.get(k)]
     return " · ".join(parts)
+
+
+INFERRED_TIP = (
+    "Inferred: Kick never sent this event. The streamer started a new broadcast while the last "
+    "one was still recorded as live, so it must have ended unseen (stamped when it was last "
+    "seen live)."
+)
 
 
 class HistoryModel(QAbstractTableModel):
@@ -163,16 +171,25 @@ class HistoryModel(QAbstractTableModel):
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or role != Qt.ItemDataRole.DisplayRole:
+        if not index.isValid():
             return None
         event = self._rows[index.row()]
+        if event.inferred and role == Qt.ItemDataRole.ToolTipRole:
+            return INFERRED_TIP
+        if event.inferred and role == Qt.ItemDataRole.FontRole:
+            font = QFont()
+            font.setItalic(True)
+            return font
+        if role != Qt.ItemDataRole.DisplayRole:
+            return None
         column = index.column()
         if column == 0:
             return event.event_timestamp.astimezone(self.zone).strftime("%Y-%m-%d %H:%M:%S")
         if column == 1:
             return event.streamer or "—"
         if column == 2:
-            return str(event.event_type).replace("_", " ")
+            text = str(event.event_type).replace("_", " ")
+            return f"{text} (inferred)" if event.inferred else text
         if column == 3:
             return f"{event.previous_status} → {event.new_status}"
         return details(event)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PySide6.QtCore import Qt
 
 from kickwatch.cli.output import print_csv
 from kickwatch.context import Context
@@ -192,3 +193,28 @@ def test_filters_are_named_for_screen_readers_and_escape_closes(
     window.show()
     QTest.keyClick(window.since, Qt.Key.Key_Escape)
     assert not window.isVisible()
+
+
+def test_inferred_rows_look_inferred(ctx: Context, qloop: Any, qtbot: Any, tmp_path: Path) -> None:
+    carol = ctx.repository.add_streamer("carol", 77)
+    first, second = DAY - timedelta(hours=3), DAY - timedelta(hours=1)
+    ctx.repository.apply_changes(
+        [StatusChange(carol.id, EventType.STREAM_START, first, first, "c:1:start", "1")]
+    )
+    # A start of another broadcast while the first is still live: its end is inferred.
+    ctx.repository.apply_changes(
+        [StatusChange(carol.id, EventType.STREAM_START, second, second, "c:2:start", "2")]
+    )
+    tasks = Supervisor()
+    history = HistoryWindow(ctx.repository, tasks.spawn, UTC, Chooser(tmp_path / "out.csv"))
+    qtbot.addWidget(history)
+    history.show()
+    model = history.model
+    qtbot.waitUntil(lambda: model.rowCount() == 3)
+    events = [model.data(model.index(row, 2)) for row in range(3)]
+    assert events == ["stream start", "stream end (inferred)", "stream start"]
+    assert "Kick never sent" in model.data(model.index(1, 0), Qt.ItemDataRole.ToolTipRole)
+    assert model.data(model.index(1, 3), Qt.ItemDataRole.FontRole).italic()
+    assert model.data(model.index(0, 0), Qt.ItemDataRole.ToolTipRole) is None
+    task = asyncio.ensure_future(tasks.wait_idle())
+    qtbot.waitUntil(task.done)
