@@ -9,7 +9,9 @@ class ManualClock:
     """`now()` and `monotonic()` advance only when told (`advance`, `jump_wall`)."""
 
     def __init__(self, start: datetime | None = None) -> None:
-        self._now = start or datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
+        # A day back by default: in the database's past, which refuses times ahead of its clock.
+        wall = datetime.now(UTC)  # clock-ok: only the default start
+        self._now = start or wall.replace(microsecond=0) - timedelta(days=1)
         self._mono = 1000.0
 
     def now(self) -> datetime:

@@ -340,7 +340,7 @@ def test_a_screen_reader_finds_every_control_named_and_every_column_readable(
     desktop: VirtualDesktop, fake_kick: FakeKick, tmp_path: Path
 ) -> None:
     home = tmp_path / "kickwatch"
-    now = datetime.now(UTC)  # sample data only: nothing asserted compares with it
+    now = datetime.now(UTC)  # clock-ok: sample data only, nothing compared
     database = prepare_home(home, fake_kick, now)
     env = desktop.env()
     env.update(fake_kick.env())

@@ -104,7 +104,7 @@ def test_the_tooltip_says_since_when_kick_is_unreachable_and_counts_down(
             "TZ": "UTC",
         }
     )
-    started = datetime.now(UTC)
+    started = datetime.now(UTC)  # clock-ok: the real app in a subprocess reads this clock too
     app_log = tmp_path / "kickwatch.log"
     with app_log.open("wb") as out:
         app = subprocess.Popen([sys.executable, "-m", "kickwatch"], env=env, stdout=out, stderr=out)

@@ -149,7 +149,7 @@ class FakePusherServer:
         names: tuple[str, ...] = ("channel.{id}",),
     ) -> None:
         """StreamerIsLive as Kick sends it, on each of `names` (`channel.{id}`/`channel_{id}`)."""
-        when = (created_at or datetime.now(UTC)).astimezone(UTC)
+        when = (created_at or datetime.now(UTC)).astimezone(UTC)  # clock-ok: Kick's own clock
         data = {
             "livestream": {
                 "id": livestream_id,

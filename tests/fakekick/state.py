@@ -78,7 +78,7 @@ class FakeKickState:
         with self.lock:
             live = FakeLivestream(
                 id=next(self._ids) * 1000,
-                started_at=(started_at or datetime.now(UTC)).replace(microsecond=0),
+                started_at=(started_at or datetime.now(UTC)).replace(microsecond=0),  # clock-ok
             )
             self.channels[slug.lower()].live = live
             return live

@@ -26,7 +26,9 @@ def raw(store: Store, sql: str, params: tuple[Any, ...] = ()) -> Any:
 
 
 def ts(offset_minutes: float = 0) -> str:
-    moment = datetime.now(UTC) - timedelta(hours=2) + timedelta(minutes=offset_minutes)
+    # The database refuses times ahead of its own clock, so rows are set in its past.
+    wall = datetime.now(UTC)  # clock-ok: relative to the database's clock
+    moment = wall - timedelta(hours=2) + timedelta(minutes=offset_minutes)
     return moment.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
