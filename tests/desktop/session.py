@@ -11,13 +11,14 @@ GTK's accessibility on, so a screen reader's view of the apps can be read with p
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 TOOLS = {
@@ -354,3 +355,27 @@ class VirtualDesktop:
             capture_output=True,
             timeout=30,
         )
+
+
+@contextlib.contextmanager
+def started_desktop(
+    folder: Path, *, accessibility: bool = False, panel: bool = True, **options: object
+) -> Iterator[VirtualDesktop]:
+    """A started `VirtualDesktop`, stopped afterwards; a test without the tools it needs skips
+    (or fails under KICKWATCH_TEST_STRICT=1) with the packages to install."""
+    from tests.services import require
+
+    missing = missing_tools() + (missing_accessibility() if accessibility else [])
+    if not panel:
+        missing = [tool for tool in missing if not tool.startswith(("xfce4-panel", "import"))]
+    packages = APT_PACKAGES + (ATSPI_PACKAGES if accessibility else ())
+    require(
+        not missing,
+        f"the desktop test needs {', '.join(missing)}; apt-get install {' '.join(packages)}",
+    )
+    session = VirtualDesktop(folder, accessibility=accessibility, **options)  # type: ignore[arg-type]
+    try:
+        session.start(panel=panel)
+        yield session
+    finally:
+        session.stop()

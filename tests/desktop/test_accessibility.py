@@ -32,15 +32,14 @@ from kickwatch.domain.status import EventType
 from kickwatch.store.repository import StatusChange
 from kickwatch.ui.avatars import AvatarCache
 from tests.desktop.session import (
-    APT_PACKAGES,
-    ATSPI_PACKAGES,
     VirtualDesktop,
-    missing_accessibility,
-    missing_tools,
+    started_desktop,
     wait_until,
 )
 from tests.fakekick import CLIENT_ID, CLIENT_SECRET, FakeKick
-from tests.services import require
+from tests.fakekick.fixtures import fake_kick_thread
+
+__all__ = ["fake_kick_thread"]
 
 pytestmark = pytest.mark.desktop
 
@@ -94,24 +93,8 @@ print(json.dumps({t: [cells.horizontalAdvance(t), header.horizontalAdvance(t)] f
 
 @pytest.fixture(scope="module")
 def desktop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VirtualDesktop]:
-    missing = missing_tools() + missing_accessibility()
-    packages = " ".join(APT_PACKAGES + ATSPI_PACKAGES)
-    require(not missing, f"the test needs {', '.join(missing)}; apt-get install {packages}")
-    session = VirtualDesktop(tmp_path_factory.mktemp("a11y-desktop"), accessibility=True)
-    try:
-        session.start()
+    with started_desktop(tmp_path_factory.mktemp("a11y-desktop"), accessibility=True) as session:
         yield session
-    finally:
-        session.stop()
-
-
-@pytest.fixture
-def fake_kick() -> Iterator[FakeKick]:
-    kick = FakeKick().start_in_thread()
-    try:
-        yield kick
-    finally:
-        kick.stop_thread()
 
 
 def avatar_url(username: str) -> str:
@@ -337,13 +320,13 @@ def menu_is_open(desktop: VirtualDesktop) -> bool:
 
 
 def test_a_screen_reader_finds_every_control_named_and_every_column_readable(
-    desktop: VirtualDesktop, fake_kick: FakeKick, tmp_path: Path
+    desktop: VirtualDesktop, fake_kick_thread: FakeKick, tmp_path: Path
 ) -> None:
     home = tmp_path / "kickwatch"
     now = datetime.now(UTC)  # clock-ok: sample data only, nothing compared
-    database = prepare_home(home, fake_kick, now)
+    database = prepare_home(home, fake_kick_thread, now)
     env = desktop.env()
-    env.update(fake_kick.env())
+    env.update(fake_kick_thread.env())
     env.update(
         {
             "KICKWATCH_HOME": str(home),
@@ -369,7 +352,7 @@ def test_a_screen_reader_finds_every_control_named_and_every_column_readable(
         wait_until(lambda: int(desktop.dunst("count", "displayed") or 0) >= 1, 30, "dunst")
         clear_notifications(desktop)
         # A notification on screen.
-        fake_kick.go_live(ANNOUNCED, title="Slots with the boys")
+        fake_kick_thread.go_live(ANNOUNCED, title="Slots with the boys")
         wait_until(lambda: int(desktop.dunst("count", "displayed") or 0) >= 1, 30, "dunst")
         shoot(desktop, "notification", [805, 10, 470, 100])
         clear_notifications(desktop)

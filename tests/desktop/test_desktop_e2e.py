@@ -19,9 +19,15 @@ from pathlib import Path
 import pytest
 
 from kickwatch.context import open_context
-from tests.desktop.session import APT_PACKAGES, VirtualDesktop, missing_tools, wait_until
+from tests.desktop.session import (
+    VirtualDesktop,
+    started_desktop,
+    wait_until,
+)
 from tests.fakekick import CLIENT_ID, CLIENT_SECRET, FakeKick
-from tests.services import require
+from tests.fakekick.fixtures import fake_kick_thread
+
+__all__ = ["fake_kick_thread"]
 
 pytestmark = pytest.mark.desktop
 
@@ -31,26 +37,8 @@ MASTER_KEY = "desktop-e2e-master-key"
 
 @pytest.fixture(scope="module")
 def desktop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VirtualDesktop]:
-    missing = missing_tools()
-    require(
-        not missing,
-        f"the desktop test needs {', '.join(missing)}; apt-get install {' '.join(APT_PACKAGES)}",
-    )
-    session = VirtualDesktop(tmp_path_factory.mktemp("desktop"))
-    try:
-        session.start()
+    with started_desktop(tmp_path_factory.mktemp("desktop")) as session:
         yield session
-    finally:
-        session.stop()
-
-
-@pytest.fixture
-def fake_kick() -> Iterator[FakeKick]:
-    kick = FakeKick().start_in_thread()
-    try:
-        yield kick
-    finally:
-        kick.stop_thread()
 
 
 def prepare_home(home: Path, kick: FakeKick, slug: str) -> Path:
@@ -91,12 +79,12 @@ def streamer_status(database: Path, slug: str) -> str:
 
 
 def test_go_live_reaches_dunst_and_the_tray_item_is_registered(
-    desktop: VirtualDesktop, fake_kick: FakeKick, tmp_path: Path
+    desktop: VirtualDesktop, fake_kick_thread: FakeKick, tmp_path: Path
 ) -> None:
     home = tmp_path / "kickwatch"
-    database = prepare_home(home, fake_kick, "alice")
+    database = prepare_home(home, fake_kick_thread, "alice")
     env = desktop.env()
-    env.update(fake_kick.env())
+    env.update(fake_kick_thread.env())
     env.update(
         {
             "KICKWATCH_HOME": str(home),
@@ -117,9 +105,9 @@ def test_go_live_reaches_dunst_and_the_tray_item_is_registered(
         app = subprocess.Popen([sys.executable, "-m", "kickwatch"], env=env, stdout=out, stderr=out)
     try:
         wait_until(lambda: desktop.tray_items(), 30, "kickwatch's tray item")
-        channel = fake_kick.state.channels["alice"]
+        channel = fake_kick_thread.state.channels["alice"]
         wait_until(
-            lambda: fake_kick.pusher.subscribers(f"channel.{channel.channel_id}"),
+            lambda: fake_kick_thread.pusher.subscribers(f"channel.{channel.channel_id}"),
             30,
             "kickwatch to subscribe to alice's channel",
         )
@@ -129,7 +117,7 @@ def test_go_live_reaches_dunst_and_the_tray_item_is_registered(
             "the first reconciliation",
         )
 
-        fake_kick.go_live("alice", title="Speedrun marathon")
+        fake_kick_thread.go_live("alice", title="Speedrun marathon")
         wait_until(
             lambda: "Alice is live" in notify_log.read_text(errors="replace"),
             30,

@@ -17,8 +17,11 @@ from collections.abc import Iterator
 import pytest
 
 from kickwatch.platform.notifier import DBusBodyMarkupProbe, Notification, notifier_for_platform
-from tests.desktop.session import APT_PACKAGES, VirtualDesktop, missing_tools, wait_until
-from tests.services import require
+from tests.desktop.session import (
+    VirtualDesktop,
+    started_desktop,
+    wait_until,
+)
 
 pytestmark = pytest.mark.desktop
 
@@ -31,17 +34,9 @@ NAME = "Tom & <Jerry>"
 def desktop(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[VirtualDesktop]:
-    missing = [tool for tool in missing_tools() if not tool.startswith(("xfce4-panel", "import"))]
-    require(
-        not missing,
-        f"the desktop test needs {', '.join(missing)}; apt-get install {' '.join(APT_PACKAGES)}",
-    )
-    session = VirtualDesktop(tmp_path_factory.mktemp("markup"), dunst_markup=request.param)
-    try:
-        session.start(panel=False)
+    folder = tmp_path_factory.mktemp("markup")
+    with started_desktop(folder, panel=False, dunst_markup=request.param) as session:
         yield session
-    finally:
-        session.stop()
 
 
 def shown_text(message: str) -> tuple[str, list[str]]:

@@ -22,9 +22,12 @@ from pathlib import Path
 import pytest
 
 from kickwatch.context import open_context
-from tests.desktop.session import APT_PACKAGES, VirtualDesktop, missing_tools, wait_until
+from tests.desktop.session import (
+    VirtualDesktop,
+    started_desktop,
+    wait_until,
+)
 from tests.fakekick import CLIENT_ID, CLIENT_SECRET, FakeKick
-from tests.services import require
 
 pytestmark = pytest.mark.desktop
 
@@ -34,17 +37,8 @@ OUTAGE_LINE = re.compile(r"Kick unreachable since (\d\d:\d\d), retrying (?:in (\
 
 @pytest.fixture(scope="module")
 def desktop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VirtualDesktop]:
-    missing = missing_tools()
-    require(
-        not missing,
-        f"the desktop test needs {', '.join(missing)}; apt-get install {' '.join(APT_PACKAGES)}",
-    )
-    session = VirtualDesktop(tmp_path_factory.mktemp("tooltip-desktop"))
-    try:
-        session.start()
+    with started_desktop(tmp_path_factory.mktemp("tooltip-desktop")) as session:
         yield session
-    finally:
-        session.stop()
 
 
 @pytest.fixture
