@@ -25,10 +25,14 @@ def raw(store: Store, sql: str, params: tuple[Any, ...] = ()) -> Any:
     return store.database.handle.execute_sql(sql, params)
 
 
+# The database refuses times ahead of its own clock, so rows are set in its past. One anchor for
+# the module: the parametrized values (made at collection) and the defaults (made when a test
+# runs, minutes later in a long suite) must keep their order.
+ANCHOR = datetime.now(UTC) - timedelta(hours=2)  # clock-ok: relative to the database's clock
+
+
 def ts(offset_minutes: float = 0) -> str:
-    # The database refuses times ahead of its own clock, so rows are set in its past.
-    wall = datetime.now(UTC)  # clock-ok: relative to the database's clock
-    moment = wall - timedelta(hours=2) + timedelta(minutes=offset_minutes)
+    moment = ANCHOR + timedelta(minutes=offset_minutes)
     return moment.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
