@@ -417,10 +417,22 @@ def current_version(handle: peewee.Database) -> int:
     return int(row[0] or 0)
 
 
+# The key of the PostgreSQL advisory lock that serialises migrations ("kickwatch" in ASCII).
+MIGRATION_LOCK = 0x6B69636B7761
+_PG_LOCK = "SELECT pg_advisory_xact_lock(%s)"
+
+
 def apply_migrations(db: Database) -> int:
-    """Apply every pending migration in order, each in its own transaction; returns the version."""
+    """Apply every pending migration in order, each in its own transaction; returns the version.
+
+    Safe when several processes start at once on one database: each step runs under a lock
+    (PostgreSQL: a transaction-scoped advisory lock; SQLite: the write lock an immediate
+    transaction takes) and re-reads the version under it, so a step another process applied
+    meanwhile is skipped.
+    """
     handle = db.handle
     with handle.atomic():
+        _lock_migrations(db)
         handle.execute_sql(
             "CREATE TABLE IF NOT EXISTS schema_version ("
             " version INTEGER NOT NULL PRIMARY KEY, description TEXT NOT NULL,"
@@ -441,6 +453,9 @@ def apply_migrations(db: Database) -> int:
         log.info("copied %s to %s before migrating", db.path, backup)
     for migration in pending:
         with handle.atomic():
+            _lock_migrations(db)
+            if current_version(handle) >= migration.version:
+                continue  # another process applied it while this one waited
             for statement in migration.statements(db.dialect):
                 if db.dialect == "postgresql":
                     statement = statement.replace("%", "%%")  # psycopg's placeholder escape
@@ -453,6 +468,13 @@ def apply_migrations(db: Database) -> int:
             )
         log.info("applied migration %d: %s", migration.version, migration.description)
     return SCHEMA_VERSION
+
+
+def _lock_migrations(db: Database) -> None:
+    """Inside a transaction: wait until no other process is migrating this database."""
+    if db.dialect == "postgresql":
+        db.handle.execute_sql(_PG_LOCK, (MIGRATION_LOCK,))
+    # SQLite: the transaction began IMMEDIATE (see `_connect_sqlite`) and holds the write lock.
 
 
 __all__ = [

@@ -1,0 +1,91 @@
+"""Several kickwatch processes starting at once on one empty database: every one succeeds, and
+the schema is migrated exactly once (migrations run under a lock and re-read the version)."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+
+from kickwatch.store import open_database
+from kickwatch.store.database import apply_migrations
+from kickwatch.store.schema import MIGRATIONS
+from tests.cli.helpers import kickwatch_command, make_cli
+
+PROCESSES = 3
+
+
+@pytest.mark.parametrize(
+    "engine", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def test_processes_starting_together_on_an_empty_database_all_succeed(
+    tmp_path: Path, engine: str, request: pytest.FixtureRequest
+) -> None:
+    url = str(tmp_path / "shared.db")
+    if engine == "postgresql":
+        url = str(request.getfixturevalue("pg_url"))
+    cli = make_cli(tmp_path / "home", KICKWATCH_DB=url)
+    processes = [
+        subprocess.Popen(
+            [*kickwatch_command(), "list"],
+            env=cli.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(PROCESSES)
+    ]
+    for process in processes:
+        _, err = process.communicate(timeout=60)
+        assert process.returncode == 0, err
+        assert "Traceback" not in err
+    database = open_database(url, migrate=False)
+    try:
+        versions = [
+            row[0]
+            for row in database.handle.execute_sql(
+                "SELECT version FROM schema_version ORDER BY version"
+            )
+        ]
+    finally:
+        database.close()
+    assert versions == [m.version for m in MIGRATIONS]
+
+
+@pytest.mark.parametrize(
+    "engine", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def test_migrations_racing_from_the_same_instant_apply_each_step_once(
+    tmp_path: Path, engine: str, request: pytest.FixtureRequest
+) -> None:
+    url = str(tmp_path / "race.db")
+    if engine == "postgresql":
+        url = str(request.getfixturevalue("pg_url"))
+    barrier = threading.Barrier(PROCESSES)
+    errors: list[BaseException] = []
+
+    def start() -> None:
+        database = open_database(url, migrate=False, bind=False)
+        try:
+            barrier.wait(timeout=10)
+            apply_migrations(database)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            database.close()
+
+    threads = [threading.Thread(target=start) for _ in range(PROCESSES)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    database = open_database(url, migrate=False, bind=False)
+    try:
+        assert database.schema_version() == MIGRATIONS[-1].version
+        count = database.handle.execute_sql("SELECT count(*) FROM schema_version").fetchone()[0]
+    finally:
+        database.close()
+    assert count == len(MIGRATIONS)
