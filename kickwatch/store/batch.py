@@ -128,8 +128,14 @@ class Batch:
         self.result = result
         ids = {item.streamer_id for item in items}
         self.streamers: dict[int, Streamer] = {}
+        # Lock the streamers this batch changes before deduplicating against their history, in
+        # id order so that two writers cannot deadlock: a concurrent batch on the same streamers
+        # waits, then sees what this one committed. (SQLite: the transaction began IMMEDIATE and
+        # holds the database's write lock already.)
+        lock = database.dialect == "postgresql"
         for chunk in _chunks(sorted(ids)):
-            for row in Streamer.select().where(Streamer.id.in_(chunk)):
+            rows = Streamer.select().where(Streamer.id.in_(chunk)).order_by(Streamer.id)
+            for row in rows.for_update() if lock else rows:
                 self.streamers[row.id] = row
         event_ids = sorted(
             {i.kick_event_id for i in items if isinstance(i, StatusChange) and i.kick_event_id}
