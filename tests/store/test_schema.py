@@ -219,6 +219,8 @@ def test_sqlite_file_is_private_with_wal_and_foreign_keys(tmp_path) -> None:  # 
         assert handle.execute_sql("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert handle.execute_sql("PRAGMA foreign_keys").fetchone()[0] == 1
         assert handle.execute_sql("PRAGMA busy_timeout").fetchone()[0] >= 1000
+        # FULL (2): a committed change survives a power cut, as the data model asks.
+        assert handle.execute_sql("PRAGMA synchronous").fetchone()[0] == 2
     finally:
         database.close()
 
