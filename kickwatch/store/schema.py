@@ -226,11 +226,105 @@ def _display_name_limit(dialect: str) -> list[str]:
     ]
 
 
+# Text of a stored timestamp: `YYYY-MM-DD HH:MM:SS` with an optional fraction, as the models
+# write it (SQLite keeps timestamps as text; an epoch number or 'zzz' would compare wrongly).
+_TS_GLOB = "'[0-9][0-9][0-9][0-9]-[0-1][0-9]-[0-3][0-9] [0-2][0-9]:[0-5][0-9]:[0-6][0-9]*'"
+_TYPE_RULES: dict[str, list[str]] = {
+    "streamer": [
+        "typeof(NEW.kick_user_id) = 'integer'",
+        "NEW.kick_channel_id IS NULL OR typeof(NEW.kick_channel_id) = 'integer'",
+        "NEW.current_viewers IS NULL OR typeof(NEW.current_viewers) = 'integer'",
+        *(
+            f"typeof(NEW.{flag}) = 'integer' AND NEW.{flag} IN (0, 1)"
+            for flag in ("notify_on_start", "notify_on_end", "is_favorite", "is_muted", "is_active")
+        ),
+        *(
+            f"NEW.{column} IS NULL OR (typeof(NEW.{column}) = 'text' AND NEW.{column} GLOB "
+            f"{_TS_GLOB} AND julianday(NEW.{column}) IS NOT NULL)"
+            for column in (
+                "last_seen_online",
+                "last_status_update",
+                "current_broadcast_started_at",
+            )
+        ),
+        *(
+            f"typeof(NEW.{column}) = 'text' AND NEW.{column} GLOB {_TS_GLOB}"
+            f" AND julianday(NEW.{column}) IS NOT NULL"
+            for column in ("created_at", "updated_at")
+        ),
+    ],
+    "status_event": [
+        "NEW.streamer_id IS NULL OR typeof(NEW.streamer_id) = 'integer'",
+        "typeof(NEW.synthetic) = 'integer' AND NEW.synthetic IN (0, 1)",
+        *(
+            f"typeof(NEW.{column}) = 'text' AND NEW.{column} GLOB {_TS_GLOB}"
+            f" AND julianday(NEW.{column}) IS NOT NULL"
+            for column in ("event_timestamp", "received_timestamp", "processed_timestamp")
+        ),
+        "NEW.broadcast_started_at IS NULL OR (typeof(NEW.broadcast_started_at) = 'text'"
+        f" AND NEW.broadcast_started_at GLOB {_TS_GLOB})",
+    ],
+    "configuration": [
+        "typeof(NEW.is_encrypted) = 'integer' AND NEW.is_encrypted IN (0, 1)",
+        f"typeof(NEW.updated_at) = 'text' AND NEW.updated_at GLOB {_TS_GLOB}",
+    ],
+}
+# The streamer's own status follows the state machine of the data model.
+_TRANSITION = (
+    "OLD.status = NEW.status"
+    " OR (OLD.status = 'unknown' AND NEW.status IN ('online', 'offline'))"
+    " OR (OLD.status = 'online' AND NEW.status = 'offline')"
+    " OR (OLD.status = 'offline' AND NEW.status = 'online')"
+)
+
+
+def _same_rules(dialect: str) -> list[str]:
+    """The rules PostgreSQL's column types already enforce, on SQLite too (types, booleans,
+    timestamps as text), and the streamer status state machine on both engines.
+
+    SQLite's STRICT tables (3.37+) would give the types, but an existing table cannot become
+    STRICT without being rebuilt, and STRICT has no timestamp type: triggers work on every
+    SQLite version kickwatch supports and on existing databases alike.
+    """
+    if dialect == "postgresql":
+        return [
+            """CREATE FUNCTION trg_streamer_status_transition() RETURNS trigger AS $$
+            BEGIN
+                IF NOT ("""
+            + _TRANSITION
+            + """) THEN
+                    RAISE EXCEPTION 'chk_status_transition: streamer.status cannot go from % to %',
+                        OLD.status, NEW.status USING ERRCODE = 'check_violation';
+                END IF;
+                RETURN NEW;
+            END $$ LANGUAGE plpgsql""",
+            "CREATE TRIGGER trg_streamer_status_transition BEFORE UPDATE OF status ON streamer"
+            " FOR EACH ROW EXECUTE FUNCTION trg_streamer_status_transition()",
+        ]
+    statements = [
+        "CREATE TRIGGER trg_streamer_status_transition BEFORE UPDATE OF status ON streamer"
+        f" WHEN NOT ({_TRANSITION})"
+        " BEGIN SELECT RAISE(ABORT, 'chk_status_transition: streamer.status must follow"
+        " unknown -> online/offline, online <-> offline'); END"
+    ]
+    for table, rules in _TYPE_RULES.items():
+        refused = " OR ".join(f"NOT ({rule})" for rule in rules)
+        for op in ("INSERT", "UPDATE"):
+            statements.append(
+                f"CREATE TRIGGER trg_{table}_types_{op.lower()} BEFORE {op} ON {table}"
+                f" WHEN {refused}"
+                f" BEGIN SELECT RAISE(ABORT, 'chk_{table}_types: a value of {table} has the"
+                " wrong type (integer ids and flags, timestamps as YYYY-MM-DD HH:MM:SS)'); END"
+            )
+    return statements
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema of the data model", _initial),
     Migration(2, "quarantine for changes that can never be written", _quarantine),
     Migration(
         3, "display names of at most 100 characters; database.url retired", _display_name_limit
     ),
+    Migration(4, "types checked on SQLite too; the streamer status state machine", _same_rules),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version

@@ -285,3 +285,60 @@ def test_a_newer_schema_is_refused_with_a_clear_message(tmp_path) -> None:  # ty
     database.close()
     with pytest.raises(ConfigurationError, match="upgrade kickwatch"):
         open_database(str(path))
+
+
+# One table of rules, each tried by raw SQL on both engines: what PostgreSQL's column types
+# refuse, SQLite refuses too.
+SAME_RULES = [
+    ("streamer", {"kick_user_id": ""}, "kick_user_id empty text"),
+    ("streamer", {"kick_user_id": "abc"}, "kick_user_id not a number"),
+    ("streamer", {"kick_channel_id": "12a"}, "kick_channel_id not a number"),
+    ("streamer", {"created_at": 1_700_000_000}, "created_at an epoch number"),
+    ("streamer", {"last_seen_online": 4_102_444_800}, "an epoch past the future check"),
+    ("streamer", {"updated_at": "zzz"}, "updated_at not a time"),
+    ("streamer", {"is_active": "maybe"}, "is_active not a boolean"),
+    ("streamer", {"is_muted": 2}, "is_muted not a boolean"),
+    ("event", {"event_timestamp": 1_700_000_000}, "event_timestamp an epoch number"),
+    ("event", {"processed_timestamp": "soon"}, "processed_timestamp not a time"),
+    ("event", {"synthetic": "perhaps"}, "synthetic not a boolean"),
+    ("config", {"updated_at": "zzz"}, "configuration.updated_at not a time"),
+    ("config", {"is_encrypted": "maybe"}, "is_encrypted not a boolean"),
+]
+
+
+@pytest.mark.parametrize(("table", "overrides", "why"), SAME_RULES, ids=[r[2] for r in SAME_RULES])
+def test_both_engines_refuse_the_same_raw_values(
+    store: Store, table: str, overrides: dict[str, Any], why: str
+) -> None:
+    refused = (*REFUSED, peewee.ProgrammingError)  # PostgreSQL: a value of the wrong type
+    with pytest.raises(refused):
+        if table == "streamer":
+            insert_streamer(store, **overrides)
+        elif table == "event":
+            insert_event(store, insert_streamer(store), **overrides)
+        else:
+            insert_config(store, **overrides)
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "allowed"),
+    [
+        ("unknown", "online", True),
+        ("unknown", "offline", True),
+        ("online", "offline", True),
+        ("offline", "online", True),
+        ("online", "unknown", False),
+        ("offline", "unknown", False),
+    ],
+)
+def test_the_streamer_status_follows_the_state_machine_in_the_database(
+    store: Store, before: str, after: str, allowed: bool
+) -> None:
+    streamer_id = insert_streamer(store, status=before)
+    update = "UPDATE streamer SET status = ? WHERE id = ?"
+    if allowed:
+        raw(store, update, (after, streamer_id))
+    else:
+        with pytest.raises(REFUSED):
+            raw(store, update, (after, streamer_id))
+    raw(store, "UPDATE streamer SET status = status WHERE id = ?", (streamer_id,))
