@@ -56,11 +56,11 @@ def run(args: argparse.Namespace) -> int:
     instance.listen()
     tray: TrayIcon | None = None
     if QSystemTrayIcon.isSystemTrayAvailable():
-        from datetime import UTC, datetime
-
+        from kickwatch.domain.clock import SystemClock
         from kickwatch.monitor.policy import local_timezone
 
-        tray = TrayIcon(TrayViewModel(lambda: [], local_timezone()), lambda: datetime.now(UTC))
+        # Shown before the context (and its clock) exists: the same system clock it will use.
+        tray = TrayIcon(TrayViewModel(lambda: [], local_timezone()), SystemClock().now)
         tray.show()
     loop = create_loop(qapp)
 
