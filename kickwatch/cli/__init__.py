@@ -47,8 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
         config_cmd,
         doctor_cmd,
         history_cmd,
+        import_cmd,
         quarantine_cmd,
         run_cmd,
+        service_cmd,
         streamers_cmd,
     )
 
@@ -63,7 +65,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for module in (streamers_cmd, history_cmd, quarantine_cmd, config_cmd, doctor_cmd, run_cmd):
+    for module in (
+        streamers_cmd,
+        import_cmd,
+        history_cmd,
+        quarantine_cmd,
+        config_cmd,
+        doctor_cmd,
+        run_cmd,
+        service_cmd,
+    ):
         module.register(commands)
     return parser
 
