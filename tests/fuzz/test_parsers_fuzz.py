@@ -19,7 +19,7 @@ other than CI's:
     KICKWATCH_FUZZ_EXAMPLES=1000000 KICKWATCH_FUZZ_SEED=1 .venv/bin/pytest tests/fuzz
 
 A failure names the parser and the input, and Hypothesis prints the `Random` that made it.
-Timing is measured per input with `time.perf_counter` around the parser call alone; an input
+Timing is the thread's CPU time (`time.thread_time`) around the parser call alone; an input
 over the limit is run again once after a garbage collection, so a collector pause or a noisy
 neighbour is not reported as a slow parser.
 """
