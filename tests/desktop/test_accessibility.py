@@ -38,6 +38,7 @@ from tests.desktop.session import (
 )
 from tests.fakekick import CLIENT_ID, CLIENT_SECRET, FakeKick
 from tests.fakekick.fixtures import fake_kick_thread
+from tests.fakekick.home import NoKeyring
 
 __all__ = ["fake_kick_thread"]
 
@@ -104,7 +105,7 @@ def avatar_url(username: str) -> str:
 def prepare_home(home: Path, kick: FakeKick, now: datetime) -> Path:
     """Streamers with avatars in the cache and some history; returns the database."""
     env = {"KICKWATCH_HOME": str(home), "KICKWATCH_MASTER_KEY": MASTER_KEY}
-    ctx = open_context(None, environ=env, keyring_module=_NoKeyring())
+    ctx = open_context(None, environ=env, keyring_module=NoKeyring())
     cache = AvatarCache(None, ctx.paths.data_dir / "avatars", None)
     try:
         for number, (username, shown, colour, live) in enumerate(STREAMERS):
@@ -174,11 +175,6 @@ def draw_avatar(cache: AvatarCache, url: str, colour: str) -> None:
         timeout=30,
     )
     assert cache.cached(url) == target
-
-
-class _NoKeyring:
-    def get_keyring(self) -> object:
-        raise RuntimeError("no keyring here")
 
 
 def statuses(database: Path) -> dict[str, str]:

@@ -18,14 +18,14 @@ from pathlib import Path
 
 import pytest
 
-from kickwatch.context import open_context
 from tests.desktop.session import (
     VirtualDesktop,
     started_desktop,
     wait_until,
 )
-from tests.fakekick import CLIENT_ID, CLIENT_SECRET, FakeKick
+from tests.fakekick import FakeKick
 from tests.fakekick.fixtures import fake_kick_thread
+from tests.fakekick.home import home_watching
 
 __all__ = ["fake_kick_thread"]
 
@@ -41,35 +41,6 @@ def desktop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VirtualDesktop
         yield session
 
 
-def prepare_home(home: Path, kick: FakeKick, slug: str) -> Path:
-    """A kickwatch home with one streamer and the fake's credentials; returns the database."""
-    channel = kick.add_channel(slug, display_name=slug.capitalize())
-    env = {"KICKWATCH_HOME": str(home), "KICKWATCH_MASTER_KEY": MASTER_KEY}
-    ctx = open_context(None, environ=env, keyring_module=_NoKeyring())
-    try:
-        ctx.repository.add_streamer(
-            slug,
-            channel.user_id,
-            display_name=channel.display_name,
-            kick_channel_id=channel.channel_id,
-        )
-        ctx.settings.set_many(
-            {
-                "auth.client_id": CLIENT_ID,
-                "auth.client_secret": CLIENT_SECRET,
-                "system.offline_grace_seconds": "5",
-            }
-        )
-        return ctx.paths.database_file
-    finally:
-        ctx.close()
-
-
-class _NoKeyring:
-    def get_keyring(self) -> object:
-        raise RuntimeError("no keyring here")
-
-
 def streamer_status(database: Path, slug: str) -> str:
     with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5) as connection:
         row = connection.execute(
@@ -82,7 +53,9 @@ def test_go_live_reaches_dunst_and_the_tray_item_is_registered(
     desktop: VirtualDesktop, fake_kick_thread: FakeKick, tmp_path: Path
 ) -> None:
     home = tmp_path / "kickwatch"
-    database = prepare_home(home, fake_kick_thread, "alice")
+    database = home_watching(
+        home, fake_kick_thread, "alice", MASTER_KEY, settings={"system.offline_grace_seconds": "5"}
+    )
     env = desktop.env()
     env.update(fake_kick_thread.env())
     env.update(

@@ -21,13 +21,13 @@ from pathlib import Path
 
 import pytest
 
-from kickwatch.context import open_context
 from tests.desktop.session import (
     VirtualDesktop,
     started_desktop,
     wait_until,
 )
-from tests.fakekick import CLIENT_ID, CLIENT_SECRET, FakeKick
+from tests.fakekick import FakeKick
+from tests.fakekick.home import home_watching
 
 pytestmark = pytest.mark.desktop
 
@@ -51,24 +51,6 @@ def refusing_kick() -> Iterator[FakeKick]:
         kick.stop_thread()
 
 
-class _NoKeyring:
-    def get_keyring(self) -> object:
-        raise RuntimeError("no keyring here")
-
-
-def prepare_home(home: Path, kick: FakeKick) -> None:
-    channel = kick.add_channel("alice", display_name="Alice")
-    env = {"KICKWATCH_HOME": str(home), "KICKWATCH_MASTER_KEY": MASTER_KEY}
-    ctx = open_context(None, environ=env, keyring_module=_NoKeyring())
-    try:
-        ctx.repository.add_streamer(
-            "alice", channel.user_id, display_name="Alice", kick_channel_id=channel.channel_id
-        )
-        ctx.settings.set_many({"auth.client_id": CLIENT_ID, "auth.client_secret": CLIENT_SECRET})
-    finally:
-        ctx.close()
-
-
 def tooltip_of(desktop: VirtualDesktop, item: str) -> str:
     """The `ToolTip` (title and text) of a StatusNotifierItem named `service/path`."""
     service, _, path = item.partition("/")
@@ -87,7 +69,7 @@ def test_the_tooltip_says_since_when_kick_is_unreachable_and_counts_down(
     desktop: VirtualDesktop, refusing_kick: FakeKick, tmp_path: Path
 ) -> None:
     home = tmp_path / "kickwatch"
-    prepare_home(home, refusing_kick)
+    home_watching(home, refusing_kick, "alice", MASTER_KEY)
     env = desktop.env()
     env.update(refusing_kick.env())
     env.update(

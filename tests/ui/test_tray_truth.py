@@ -33,7 +33,8 @@ from kickwatch.platform.notifier import RecordingNotifier
 from kickwatch.ui.app import KickwatchApp
 from kickwatch.ui.main_window import MainWindow
 from tests.clock import ManualClock
-from tests.fakekick import CLIENT_ID, CLIENT_SECRET, FakeKick
+from tests.fakekick import FakeKick
+from tests.fakekick.home import NoKeyring, home_watching
 from tests.fakekick.waiting import wait_for_sync
 from tests.ui.fakes import FakeAutostart, FakeMonitor
 
@@ -41,11 +42,6 @@ ZONE = timezone(timedelta(hours=1))  # local time is UTC+1: 09:02 UTC is shown a
 OUTAGE = datetime(2026, 3, 2, 9, 2, tzinfo=UTC)
 REPO = Path(__file__).resolve().parents[2]
 MASTER_KEY = "tray-truth-key"
-
-
-class _NoKeyring:
-    def get_keyring(self) -> Any:
-        raise RuntimeError("no keyring in tests")
 
 
 @pytest.fixture
@@ -59,7 +55,7 @@ def clocked_ctx(tmp_path: Path, clock: ManualClock) -> Iterator[Context]:
     context = open_context(
         str(tmp_path / "k.db"),
         environ={"KICKWATCH_HOME": str(tmp_path), "KICKWATCH_MASTER_KEY": MASTER_KEY},
-        keyring_module=_NoKeyring(),
+        keyring_module=NoKeyring(),
         clock=clock,
     )
     try:
@@ -286,16 +282,8 @@ def kick() -> Iterator[FakeKick]:
 def app_env(kick: FakeKick, tmp_path: Path) -> dict[str, str]:
     """The environment of a `kickwatch` process without a tray: offscreen, one streamer."""
     home = tmp_path / "home"
-    channel = kick.add_channel("alice", display_name="Alice")
+    home_watching(home, kick, "alice", MASTER_KEY)
     env = {"KICKWATCH_HOME": str(home), "KICKWATCH_MASTER_KEY": MASTER_KEY}
-    ctx = open_context(None, environ=env, keyring_module=_NoKeyring())
-    try:
-        ctx.repository.add_streamer(
-            "alice", channel.user_id, display_name="Alice", kick_channel_id=channel.channel_id
-        )
-        ctx.settings.set_many({"auth.client_id": CLIENT_ID, "auth.client_secret": CLIENT_SECRET})
-    finally:
-        ctx.close()
     env.update(kick.env())
     env.update(
         {
