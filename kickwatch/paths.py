@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +50,21 @@ def open_private(path: Path, *, append: bool = True) -> TextIO:
     flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC)
     descriptor = os.open(path, flags, PRIVATE_FILE_MODE)
     return open(descriptor, "a" if append else "w", encoding="utf-8")
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Replace `path` with `data` atomically (a temporary file renamed over it), mode 0600;
+    missing folders are made 0700. Raises OSError."""
+    make_private_dirs(path.parent)
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(data)
+        os.chmod(temporary, PRIVATE_FILE_MODE)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 @dataclass(frozen=True, slots=True)

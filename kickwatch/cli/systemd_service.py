@@ -17,7 +17,6 @@ import shutil
 import stat
 import subprocess
 import sys
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 from kickwatch.domain.errors import KickwatchError, ValidationError
+from kickwatch.paths import write_private
 
 UNIT_NAME = "kickwatch.service"
 SERVICE_NAME = "kickwatch"
@@ -329,29 +329,9 @@ def service_for_platform(
     )
 
 
-def _make_private_dirs(folder: Path) -> None:
-    """Create `folder` and its missing parents, each one created with mode 0700."""
-    missing: list[Path] = []
-    while not folder.exists():
-        missing.append(folder)
-        folder = folder.parent
-    for created in reversed(missing):
-        created.mkdir(mode=0o700)
-        os.chmod(created, 0o700)  # mkdir's mode is reduced by the umask
-
-
 def _write_private(path: Path, text: str) -> None:
     """Write `text` to `path` atomically with mode 0600."""
     try:
-        _make_private_dirs(path.parent)
-        descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        try:
-            with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-                file.write(text)
-            os.chmod(temporary, 0o600)
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        write_private(path, text.encode("utf-8"))
     except OSError as exc:
         raise ServiceError(f"cannot write {path}: {exc.strerror or exc}") from None

@@ -15,12 +15,12 @@ import os
 import plistlib
 import subprocess
 import sys
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from kickwatch.domain.errors import KickwatchError
+from kickwatch.paths import write_private
 from kickwatch.resources import APP_ID, DESKTOP_FILE, ResourceNotFoundError, resource_path
 
 RUN_KEY_PATH = r"Software\Microsoft\Windows\CurrentVersion\Run"
@@ -372,16 +372,7 @@ def _desktop_exec_quote(arg: str) -> str:
 
 def _write_atomically(path: Path, data: bytes) -> None:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        try:
-            with os.fdopen(descriptor, "wb") as file:
-                file.write(data)
-            os.chmod(temporary, 0o600)  # private like every file kickwatch writes
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        write_private(path, data)  # private like every file kickwatch writes
     except OSError as error:
         raise AutostartError(f"Cannot write {path}: {error.strerror or error}") from error
 
