@@ -17,15 +17,20 @@ from tests.cli.helpers import kickwatch_command, make_cli
 PROCESSES = 3
 
 
-@pytest.mark.parametrize(
-    "engine", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
-)
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database on each engine: a SQLite file not yet made, a fresh PostgreSQL one."""
+    if request.param == "sqlite":
+        return str(tmp_path / "empty.db")
+    return str(request.getfixturevalue("pg_url"))
+
+
 def test_processes_starting_together_on_an_empty_database_all_succeed(
-    tmp_path: Path, engine: str, request: pytest.FixtureRequest
+    tmp_path: Path, empty_url: str
 ) -> None:
-    url = str(tmp_path / "shared.db")
-    if engine == "postgresql":
-        url = str(request.getfixturevalue("pg_url"))
+    # End to end with real processes; their start-up rarely overlaps to the millisecond, so the
+    # race itself is forced by the threads of the next test.
+    url = empty_url
     cli = make_cli(tmp_path / "home", KICKWATCH_DB=url)
     processes = [
         subprocess.Popen(
@@ -54,15 +59,8 @@ def test_processes_starting_together_on_an_empty_database_all_succeed(
     assert versions == [m.version for m in MIGRATIONS]
 
 
-@pytest.mark.parametrize(
-    "engine", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
-)
-def test_migrations_racing_from_the_same_instant_apply_each_step_once(
-    tmp_path: Path, engine: str, request: pytest.FixtureRequest
-) -> None:
-    url = str(tmp_path / "race.db")
-    if engine == "postgresql":
-        url = str(request.getfixturevalue("pg_url"))
+def test_migrations_racing_from_the_same_instant_apply_each_step_once(empty_url: str) -> None:
+    url = empty_url
     barrier = threading.Barrier(PROCESSES)
     errors: list[BaseException] = []
 
