@@ -431,6 +431,9 @@ class Monitor:
     async def _retention_loop(self) -> None:
         while True:
             try:
+                created = await self._read(self.ctx.repository.prepare_partitions)
+                if created:
+                    log.info("created %d monthly history partitions ahead", created)
                 deleted = await self._read(
                     self.ctx.repository.delete_events_older_than, self.options.retention_days
                 )

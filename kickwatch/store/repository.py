@@ -28,6 +28,7 @@ from kickwatch.domain.validation import (
     validate_display_name,
     validate_kick_id,
 )
+from kickwatch.store import partitions
 from kickwatch.store.batch import (
     AppliedChange,
     Batch,
@@ -282,8 +283,23 @@ class Repository:
         if days <= 0:
             raise ValidationError("database.retention_days", "must be a positive integer")
         cutoff = self.clock.now() - timedelta(days=days)
-        with self.database.handle.atomic():
+        handle = self.database.handle
+        with handle.atomic():
+            if self.database.dialect == "postgresql" and partitions.is_partitioned(handle):
+                return partitions.drop_expired(handle, cutoff)
             return int(StatusEvent.delete().where(StatusEvent.event_timestamp < cutoff).execute())
+
+    def prepare_partitions(self) -> int:
+        """Upkeep on PostgreSQL: create the monthly `status_event` partitions from this month
+        to `partitions.MONTHS_AHEAD` ahead (moving rows of those months out of the default
+        partition); returns how many were created (always 0 on SQLite)."""
+        handle = self.database.handle
+        if self.database.dialect != "postgresql":
+            return 0
+        with handle.atomic():
+            if not partitions.is_partitioned(handle):
+                return 0
+            return partitions.ensure_ahead(handle, self.clock.now())
 
     # -- the batch write -------------------------------------------------------------------
 

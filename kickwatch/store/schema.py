@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from kickwatch.store.partitions import partition_status_event
+
 STATUSES = "('online', 'offline', 'unknown')"
 EVENT_TYPES = "('stream_start', 'stream_end', 'connection_test')"
 CATEGORIES = "('auth', 'database', 'monitoring', 'system')"
@@ -326,5 +328,10 @@ MIGRATIONS: tuple[Migration, ...] = (
         3, "display names of at most 100 characters; database.url retired", _display_name_limit
     ),
     Migration(4, "types checked on SQLite too; the streamer status state machine", _same_rules),
+    Migration(
+        9,
+        "status_event partitioned by month on PostgreSQL; kick_event_id keys in status_event_key",
+        partition_status_event,
+    ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
