@@ -52,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
         run_cmd,
         service_cmd,
         streamers_cmd,
+        target_cmd,
     )
 
     parser = _Parser(
@@ -74,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
         doctor_cmd,
         run_cmd,
         service_cmd,
+        target_cmd,
     ):
         module.register(commands)
     return parser

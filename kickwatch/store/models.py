@@ -142,4 +142,43 @@ class QuarantinedChange(BaseModel):
         table_name = "quarantined_change"
 
 
-MODELS = (Streamer, StatusEvent, Configuration, QuarantinedChange)
+class AlertTarget(BaseModel):
+    """Where alerts go: an Apprise URL, stored only as a Fernet token beside its masked form."""
+
+    id = peewee.AutoField()
+    name = peewee.TextField(unique=True)
+    url_token = peewee.TextField()
+    url_masked = peewee.TextField()
+    streamers = peewee.TextField(default="")  # usernames, comma-separated; empty: every one
+    on_start = peewee.BooleanField(default=True)
+    on_end = peewee.BooleanField(default=True)
+    created_at = UtcDateTimeField()
+    updated_at = UtcDateTimeField()
+
+    class Meta:
+        table_name = "alert_target"
+
+
+class AlertDelivery(BaseModel):
+    """The outbox: one change (a status_event id) for one target, pending, sent or failed."""
+
+    id = peewee.AutoField()
+    target = peewee.ForeignKeyField(
+        AlertTarget, column_name="target_id", on_delete="CASCADE", backref="deliveries"
+    )
+    status_event_id = peewee.BigIntegerField()
+    state = peewee.TextField(default="pending")
+    attempts = peewee.IntegerField(default=0)
+    message = JsonField()
+    last_error = peewee.TextField(null=True)
+    created_at = UtcDateTimeField()
+    updated_at = UtcDateTimeField()
+    sent_at = UtcDateTimeField(null=True)
+    claimed_by = peewee.TextField(null=True)  # the process sending it now
+    claimed_until = UtcDateTimeField(null=True)
+
+    class Meta:
+        table_name = "alert_delivery"
+
+
+MODELS = (Streamer, StatusEvent, Configuration, QuarantinedChange, AlertTarget, AlertDelivery)

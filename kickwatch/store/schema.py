@@ -321,6 +321,53 @@ def _same_rules(dialect: str) -> list[str]:
     return statements
 
 
+def _alert_targets(dialect: str) -> list[str]:
+    """Alert targets (Apprise URLs, kept as Fernet tokens beside a masked form) and the outbox of
+    what each target was sent: one row per (target, status_event id), so a change reaches a
+    target once, across restarts too; a process claims a row (`claimed_by`, `claimed_until`)
+    before it sends, so two monitors on one database never both send it. `status_event_id` has
+    no foreign key: the history may be rebuilt or pruned under it, and the dispatcher drops
+    deliveries whose event is gone."""
+    pk = "INTEGER PRIMARY KEY AUTOINCREMENT" if dialect == "sqlite" else "BIGSERIAL PRIMARY KEY"
+    true = "1" if dialect == "sqlite" else "TRUE"
+    json_check = "json_valid(message)" if dialect == "sqlite" else "message::jsonb IS NOT NULL"
+    return [
+        f"""CREATE TABLE alert_target (
+            id {pk},
+            name TEXT NOT NULL CONSTRAINT uq_alert_target_name UNIQUE
+                CONSTRAINT chk_alert_target_name CHECK (length(trim(name)) > 0),
+            url_token TEXT NOT NULL
+                CONSTRAINT chk_alert_target_url_token CHECK (length(url_token) > 0),
+            url_masked TEXT NOT NULL,
+            streamers TEXT NOT NULL DEFAULT '',
+            on_start BOOLEAN NOT NULL DEFAULT {true},
+            on_end BOOLEAN NOT NULL DEFAULT {true},
+            created_at TIMESTAMP NOT NULL,
+            updated_at TIMESTAMP NOT NULL,
+            CONSTRAINT chk_alert_target_events CHECK (on_start OR on_end)
+        )""",
+        f"""CREATE TABLE alert_delivery (
+            id {pk},
+            target_id BIGINT NOT NULL REFERENCES alert_target (id) ON DELETE CASCADE,
+            status_event_id BIGINT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'pending' CONSTRAINT chk_alert_delivery_state
+                CHECK (state IN ('pending', 'sent', 'failed')),
+            attempts INTEGER NOT NULL DEFAULT 0
+                CONSTRAINT chk_alert_delivery_attempts CHECK (attempts >= 0),
+            message TEXT NOT NULL CONSTRAINT chk_alert_delivery_message CHECK ({json_check}),
+            last_error TEXT,
+            created_at TIMESTAMP NOT NULL,
+            updated_at TIMESTAMP NOT NULL,
+            sent_at TIMESTAMP,
+            claimed_by TEXT,
+            claimed_until TIMESTAMP,
+            CONSTRAINT uq_alert_delivery_target_event UNIQUE (target_id, status_event_id),
+            CONSTRAINT chk_alert_delivery_sent CHECK ((state = 'sent') = (sent_at IS NOT NULL))
+        )""",
+        "CREATE INDEX idx_alert_delivery_state ON alert_delivery (state, target_id, id)",
+    ]
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema of the data model", _initial),
     Migration(2, "quarantine for changes that can never be written", _quarantine),
@@ -328,6 +375,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         3, "display names of at most 100 characters; database.url retired", _display_name_limit
     ),
     Migration(4, "types checked on SQLite too; the streamer status state machine", _same_rules),
+    Migration(5, "alert targets and the outbox of what each was sent", _alert_targets),
     Migration(
         9,
         "status_event partitioned by month on PostgreSQL; kick_event_id keys in status_event_key",
