@@ -23,6 +23,7 @@ from pathlib import Path
 from urllib.parse import quote, unquote, urlparse
 
 import peewee
+from playhouse.pool import MaxConnectionsExceeded, PooledPostgresqlDatabase
 
 from kickwatch.domain.errors import ConfigurationError, DatabaseUnavailableError
 from kickwatch.paths import make_private_dirs
@@ -88,8 +89,16 @@ class Database:
         return current_version(self.handle)
 
     def close(self) -> None:
-        """Close this thread's connection."""
+        """Close this thread's connection (and, on PostgreSQL, the pool's idle ones)."""
         if not self.handle.is_closed():
+            self.handle.close()
+        if isinstance(self.handle, BoundedPostgresqlDatabase):
+            self.handle.close_idle()
+
+    def release(self) -> None:
+        """Hand this thread's connection back to the pool (PostgreSQL) for another thread to
+        use; the next query on this thread takes one again. Nothing on SQLite."""
+        if isinstance(self.handle, BoundedPostgresqlDatabase) and not self.handle.is_closed():
             self.handle.close()
 
 
@@ -109,7 +118,12 @@ def read_only_message(path: Path | None, reason: str) -> str:
 
 
 def open_database(
-    url: str, *, migrate: bool = True, bind: bool = True, read_only_ok: bool = False
+    url: str,
+    *,
+    migrate: bool = True,
+    bind: bool = True,
+    read_only_ok: bool = False,
+    max_connections: int | None = None,
 ) -> Database:
     """Open `url` (a path, `sqlite:///path` or `postgresql://...`) and migrate it.
 
@@ -117,9 +131,10 @@ def open_database(
     then it is opened read-only (`Database.read_only` says why) and not migrated, and an
     outdated schema raises DatabaseReadOnlyError. Raises ForeignDatabaseError for a file that is
     not a kickwatch database, DatabaseUnavailableError when it cannot be reached,
-    ConfigurationError for a URL kickwatch does not understand.
+    ConfigurationError for a URL kickwatch does not understand. On PostgreSQL the process
+    keeps at most `max_connections` connections (default `pool_size()`).
     """
-    db = _connect(url, read_only_ok)
+    db = _connect(url, read_only_ok, max_connections)
     try:
         if db.read_only is not None:
             _check_read_only_version(db)
@@ -152,9 +167,9 @@ def _check_read_only_version(db: Database) -> None:
         )
 
 
-def _connect(url: str, read_only_ok: bool = False) -> Database:
+def _connect(url: str, read_only_ok: bool = False, max_connections: int | None = None) -> Database:
     if url.startswith(("postgresql://", "postgres://")):
-        return _connect_postgres(url)
+        return _connect_postgres(url, max_connections)
     if url.startswith("sqlite://"):
         path_text = unquote(urlparse(url).path)
         if url.startswith("sqlite:////"):
@@ -386,16 +401,48 @@ def _connect_sqlite_read_only(path: Path, url: str, reason: str) -> Database:
     raise DatabaseUnavailableError(f"cannot open database {path} read-only: {last}") from last
 
 
-def _connect_postgres(url: str) -> Database:
+def pool_size() -> int:
+    """The most connections one process keeps to PostgreSQL.
+
+    peewee gives each thread its own connection until the thread closes it, so the bound is
+    the threads that may use the database at once: the default executor's (which the tray app
+    runs blocking work on) and the main, reader, writer and lease threads of a monitor.
+    """
+    return min(32, (os.cpu_count() or 1) + 4) + 4
+
+
+POOL_WAIT_SECONDS = 10
+
+
+class BoundedPostgresqlDatabase(PooledPostgresqlDatabase):  # type: ignore[misc]
+    """PostgreSQL through a bounded pool: a thread's connection goes back to the pool when the
+    thread closes it, and is handed to the next thread instead of a new one. A thread that finds
+    every connection in use waits up to `POOL_WAIT_SECONDS`, then gets an OperationalError (to
+    the writer, an outage to wait out, like any lost connection)."""
+
+    def connect(self, reuse_if_open: bool = False) -> bool:
+        try:
+            return bool(super().connect(reuse_if_open))
+        except MaxConnectionsExceeded as exc:
+            raise peewee.OperationalError(
+                f"all {self._max_connections} database connections of this process are in use"
+            ) from exc
+
+
+def _connect_postgres(url: str, max_connections: int | None = None) -> Database:
     parsed = urlparse(url)
-    handle = peewee.PostgresqlDatabase(
+    handle = BoundedPostgresqlDatabase(
         parsed.path.lstrip("/") or "kickwatch",
+        max_connections=max_connections or pool_size(),
+        timeout=POOL_WAIT_SECONDS,
         user=unquote(parsed.username) if parsed.username else None,
         password=unquote(parsed.password) if parsed.password else None,
         host=parsed.hostname or "localhost",
         port=parsed.port or 5432,
         prefer_psycopg3=True,
         connect_timeout=5,
+        # Names this process's connections in pg_stat_activity (connections per worker).
+        application_name=f"kickwatch:{os.getpid()}",
     )
     try:
         handle.connect(reuse_if_open=True)

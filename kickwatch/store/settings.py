@@ -77,6 +77,17 @@ def _url(schemes: tuple[str, ...]) -> Callable[[str, str], str]:
     return parse
 
 
+_WORKER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
+
+
+def _worker_name(key: str, text: str) -> str:
+    value = text.strip()
+    if value and not _WORKER_NAME.fullmatch(value):
+        rule = "must be up to 63 letters, digits, dots, dashes or underscores"
+        raise ValidationError(key, f"{rule}, not {shorten(value)}")
+    return value
+
+
 def _player(key: str, text: str) -> str:
     value = text.strip()
     if value and "{url}" not in value:
@@ -160,6 +171,22 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("monitoring.api_url", "", _url(("http", "https")), "Official API base URL", _START),
     SettingSpec("monitoring.auth_url", "", _url(("http", "https")), "OAuth token base URL", _START),
     SettingSpec("monitoring.web_url", "", _url(("http", "https")), "kick.com base URL", _START),
+    SettingSpec(
+        "monitoring.lease_seconds",
+        30,
+        _integer(3, 3600),
+        "PostgreSQL workers (kickwatch run): the longest a stopped worker's streamers wait for "
+        "another worker to take them over (leases are renewed every third of it)",
+        _START,
+    ),
+    SettingSpec(
+        "monitoring.worker_name",
+        "",
+        _worker_name,
+        "PostgreSQL workers: the name before :pid:random in a worker's id (empty: the host "
+        "name; KICKWATCH_WORKER_NAME sets it for one machine)",
+        _START,
+    ),
     SettingSpec(
         "system.alert_already_live",
         False,
