@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from kickwatch.store.event_notify import notify_events
 from kickwatch.store.lease_models import lease_tables
 from kickwatch.store.partitions import partition_status_event
 
@@ -378,6 +379,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "types checked on SQLite too; the streamer status state machine", _same_rules),
     Migration(5, "alert targets and the outbox of what each was sent", _alert_targets),
     Migration(7, "workers and their leases on streamers (used on PostgreSQL)", lease_tables),
+    Migration(8, "committed status events announced by NOTIFY (PostgreSQL)", notify_events),
     Migration(
         9,
         "status_event partitioned by month on PostgreSQL; kick_event_id keys in status_event_key",

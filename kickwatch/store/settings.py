@@ -88,6 +88,16 @@ def _worker_name(key: str, text: str) -> str:
     return value
 
 
+def _choice(*choices: str) -> Callable[[str, str], str]:
+    def parse(key: str, text: str) -> str:
+        value = text.strip().lower()
+        if value not in choices:
+            raise ValidationError(key, f"must be {' or '.join(choices)}, not {shorten(text)}")
+        return value
+
+    return parse
+
+
 def _player(key: str, text: str) -> str:
     value = text.strip()
     if value and "{url}" not in value:
@@ -140,6 +150,7 @@ class SettingSpec:
     parse: Callable[[str, str], Any]
     description: str
     applies: Applies = Applies.AT_USE
+    postgresql_only: tuple[str, ...] = ()  # values refused unless the database is PostgreSQL
 
 
 _START = Applies.AT_START
@@ -166,6 +177,16 @@ SPECS: tuple[SettingSpec, ...] = (
         _integer(1, 1000),
         "Pusher channels per WebSocket connection",
         _START,
+    ),
+    SettingSpec(
+        "monitoring.mode",
+        "local",
+        _choice("local", "shared"),
+        "How the tray app learns of changes: local (it watches Kick itself) or shared (it "
+        "listens to the PostgreSQL database that `kickwatch run` workers fill, and never "
+        "connects to Kick)",
+        _START,
+        postgresql_only=("shared",),
     ),
     SettingSpec("monitoring.pusher_url", "", _url(("ws", "wss")), "Pusher WebSocket URL", _START),
     SettingSpec("monitoring.api_url", "", _url(("http", "https")), "Official API base URL", _START),
@@ -278,6 +299,9 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
+_ENGINES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+
+
 class Settings:
     """Typed, validated access to every known setting."""
 
@@ -297,12 +321,25 @@ class Settings:
 
     def validate(self, key: str, text: str) -> Any:
         """Parse `text` for `key` by the key's rule; ValidationError names the key and rule."""
-        return spec_for(key).parse(key, text)
+        spec = spec_for(key)
+        return self._fits_database(spec, spec.parse(key, text))
+
+    def _fits_database(self, spec: SettingSpec, value: Any) -> Any:
+        """`value`, unless it needs a PostgreSQL database and this one is not."""
+        dialect = self.config.database.dialect
+        if format_value(value) in spec.postgresql_only and dialect != "postgresql":
+            raise ValidationError(
+                spec.key,
+                f"{format_value(value)} needs a PostgreSQL database, not "
+                f"{_ENGINES.get(dialect, dialect)} ({self.config.database.display_url()}): "
+                "choose one with --db postgresql://... or KICKWATCH_DB",
+            )
+        return value
 
     def set(self, key: str, text: str, *, updated_by: str = "user") -> Any:
         """Validate and store; returns the typed value."""
         spec = spec_for(key)
-        value = spec.parse(key, text)
+        value = self._fits_database(spec, spec.parse(key, text))
         self.config.set(
             key, format_value(value), updated_by=updated_by, description=spec.description
         )
@@ -310,7 +347,7 @@ class Settings:
 
     def set_many(self, values: dict[str, str], *, updated_by: str = "user") -> None:
         """Validate every value first, then store them all in one transaction (nothing half)."""
-        parsed = {key: spec_for(key).parse(key, text) for key, text in values.items()}
+        parsed = {key: self.validate(key, text) for key, text in values.items()}
         with self.config.database.handle.atomic():
             for key, value in parsed.items():
                 self.config.set(
