@@ -1,0 +1,151 @@
+"""The benchmark suite in one command: every suite in SUITES, one table, one JSON file.
+
+    .venv/bin/python benchmarks/run.py [--repeats 3] [--quick] [--smoke] [--suite NAME ...]
+
+It installs what the suites run under Node (soketi and pusher-js: `npm ci` in
+`benchmarks/node` when its `node_modules` is missing), runs each suite `--repeats` times, prints
+one table (medians, the spread of the runs, and ratios to the floor and to pusher-js measured in
+the same run) headed by the machine, and writes the measures as JSON under `benchmarks/results/`
+(or `--output`). `--quick` runs smaller versions; `--smoke` is the ~10-second check CI runs:
+only the Python parts (kickwatch's client and the floor against the Python frame blaster), then
+it checks that the table printed and the JSON was written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import json
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks import pusher_bench, report, scale_bench  # noqa: E402
+from benchmarks.machine import describe  # noqa: E402
+from benchmarks.pusher.processes import NODE_DIR, BenchmarkError  # noqa: E402
+
+Suite = Callable[[int, bool], list[report.Measure]]
+
+# Every suite: measure(repeats, quick) -> list[Measure], run in this order. A new benchmark
+# (e.g. commit_bench, the commits through the store) is imported above and added here.
+SUITES: dict[str, Suite] = {
+    "pusher": pusher_bench.measure,
+    "scale": scale_bench.measure,
+}
+REFERENCES = ["floor", "pusher-js"]
+
+
+def log(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def ensure_node_packages() -> None:
+    """soketi and pusher-js, installed from package-lock.json when missing."""
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        raise BenchmarkError(
+            "the benchmarks need Node 20 and npm (e.g. apt-get install nodejs npm)"
+        )
+    if (NODE_DIR / "node_modules").is_dir():
+        return
+    log("installing soketi and pusher-js (npm ci in benchmarks/node)")
+    result = subprocess.run(
+        ["npm", "ci", "--no-audit", "--no-fund", "--prefix", str(NODE_DIR)],
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        raise BenchmarkError(f"npm ci failed:\n{result.stderr[-3000:]}")
+
+
+def _version(package: str) -> str:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _node_version(package: str) -> str:
+    manifest = NODE_DIR / "node_modules" / package / "package.json"
+    if not manifest.exists():
+        return "not installed"
+    return str(json.loads(manifest.read_text())["version"])
+
+
+def machine(with_node: bool) -> str:
+    import sqlite3
+
+    parts = [f"websockets {_version('websockets')}", f"SQLite {sqlite3.sqlite_version}"]
+    if with_node:
+        node = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout
+        parts += [
+            f"Node {node.strip().lstrip('v')}",
+            f"soketi {_node_version('@soketi/soketi')}",
+            f"pusher-js {_node_version('pusher-js')}",
+            f"pysher {_version('pysher')}",
+            f"orjson {_version('orjson')}",
+        ]
+    return describe(*parts)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3, help="runs per figure (default 3)")
+    parser.add_argument("--quick", action="store_true", help="smaller versions of each suite")
+    parser.add_argument("--smoke", action="store_true", help="the ~10-second CI check")
+    parser.add_argument("--suite", action="append", choices=sorted(SUITES), help="only these")
+    parser.add_argument("--output", type=Path, help="the JSON file (default: benchmarks/results/)")
+    args = parser.parse_args(argv)
+    if args.repeats < 1:
+        parser.error("--repeats must be at least 1")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    output = (
+        args.output
+        or ROOT / "benchmarks" / "results" / f"{'smoke' if args.smoke else 'bench'}-{stamp}.json"
+    )
+    started = time.monotonic()
+    try:
+        if args.smoke:
+            runs = 1
+            measures = pusher_bench.measure(1, quick=True, smoke=True, log=log)
+        else:
+            runs = args.repeats
+            ensure_node_packages()
+            measures = []
+            for name in args.suite or SUITES:
+                log(f"== {name}")
+                measures += SUITES[name](args.repeats, args.quick)
+    except BenchmarkError as exc:
+        print(f"benchmark failed: {exc}", file=sys.stderr)
+        return 1
+    described = machine(with_node=not args.smoke)
+    table = report.table(measures, described, references=REFERENCES)
+    print(table)
+    print(f"medians of {runs} run(s); {time.monotonic() - started:.0f} s in all")
+    report.save(measures, described, output)
+    log(f"saved {output}")
+    if args.smoke:
+        return _check_smoke(table, output)
+    return 0
+
+
+def _check_smoke(table: str, output: Path) -> int:
+    """The smoke passes when kickwatch and the floor have a figure in every smoke row."""
+    saved = json.loads(output.read_text())
+    rows = {(m["group"], m["subject"]) for m in saved["measures"] if m["values"]}
+    wanted = {(g, s) for g in ("receive", "subscribe", "reconnect") for s in ("kickwatch", "floor")}
+    missing = sorted(wanted - rows)
+    if missing or "kickwatch" not in table:
+        print(f"smoke: no figures for {missing}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
