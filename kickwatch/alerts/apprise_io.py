@@ -14,6 +14,7 @@ import contextlib
 import contextvars
 import logging
 import threading
+import warnings
 from collections.abc import Iterator
 
 import apprise
@@ -90,6 +91,26 @@ GUARD = _LogGuard()
 logging.getLogger(APPRISE_LOGGER).addFilter(GUARD)
 
 
+_loaded = threading.Lock()
+
+
+def _load_plugins() -> None:
+    """Load Apprise's plugins once (they are found by listing its plugins folder).
+
+    Its e-mail plugin imports `imghdr` for PGP support, deprecated since Python 3.11: a warning
+    kickwatch can do nothing about, kept out of the log (and out of tests, where warnings fail).
+    """
+    with _loaded:
+        manager = apprise.apprise.N_MGR
+        if manager:
+            return
+        with warnings.catch_warnings():
+            warnings.filterwarnings(
+                "ignore", message="'imghdr' is deprecated", category=DeprecationWarning
+            )
+            manager.load_modules()  # type: ignore[no-untyped-call]
+
+
 def _asset(avatar_url: str | None = None) -> apprise.AppriseAsset:
     """Apprise's settings for one message: kickwatch's name, the avatar as the image (for the
     services that show one), and nothing ever written to disk."""
@@ -106,6 +127,7 @@ def _asset(avatar_url: str | None = None) -> apprise.AppriseAsset:
 
 def known_schemes() -> set[str]:
     """Every URL scheme this Apprise can send to."""
+    _load_plugins()
     schemas: list[str] = apprise.apprise.N_MGR.schemas()  # type: ignore[no-untyped-call]
     return {str(scheme).lower() for scheme in schemas}
 
@@ -138,6 +160,7 @@ def check_url(url: str) -> str:
 
 def send(url: str, message: AlertMessage) -> str | None:
     """Send `message` to `url` (blocking); None when it was accepted, else why not (redacted)."""
+    _load_plugins()
     GUARD.protect(url)
     with GUARD.capture() as said:
         notifier = apprise.Apprise(asset=_asset(message.avatar_url))

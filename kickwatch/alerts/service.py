@@ -10,8 +10,10 @@ the monitor, stop it before: its writes go through the monitor.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Callable
+from typing import TextIO
 
 from kickwatch.alerts.dispatcher import AlertDispatcher, Db, DispatcherOptions, Send, TargetHealth
 from kickwatch.alerts.feed import AlertFeed
@@ -54,6 +56,25 @@ class AlertService:
         self._tasks = Supervisor()
         self._unsubscribe: Callable[[], None] | None = None
 
+    @classmethod
+    async def started(
+        cls,
+        ctx: Context,
+        bus: EventBus,
+        db: Db,
+        *,
+        on_health: Callable[[TargetHealth], None] | None = None,
+    ) -> AlertService:
+        """A running service with the stored policy settings (read through `db`)."""
+        try:
+            settings = await db(PolicySettings.from_settings, ctx.settings.get)
+        except Exception as exc:
+            log.warning("alerts: settings not read (%s); the defaults apply", exc)
+            settings = PolicySettings()
+        service = cls(ctx, bus, db, settings, on_health=on_health)
+        await service.start()
+        return service
+
     async def start(self) -> None:
         """Serve the stored targets (pending alerts first) and listen to the monitor."""
         try:
@@ -91,3 +112,14 @@ class AlertService:
                 await self.dispatcher.reload()
             except Exception as exc:
                 log.warning("alerts: targets not re-read: %s", exc)
+
+
+def health_printer(out: TextIO, json_lines: bool) -> Callable[[TargetHealth], None]:
+    """A health listener printing one line per change of a target's state (`kickwatch run`)."""
+
+    def report(health: TargetHealth) -> None:
+        line = json.dumps(health.as_json(), ensure_ascii=False) if json_lines else health.describe()
+        out.write(line + "\n")
+        out.flush()
+
+    return report

@@ -14,6 +14,7 @@ import signal
 import sys
 from typing import TextIO
 
+from kickwatch.alerts.service import AlertService, health_printer
 from kickwatch.context import open_context
 from kickwatch.domain.records import StatusEventRecord, iso
 from kickwatch.monitor import events as ev
@@ -95,9 +96,13 @@ async def monitor_until_stopped(db_url: str | None, json_lines: bool, out: TextI
             monitor.bus.subscribe(LinePrinter(out, json_lines))
             monitor.bus.subscribe(on_event)
             await monitor.start()
+            alerts = await AlertService.started(
+                ctx, monitor.bus, monitor.write, on_health=health_printer(out, json_lines)
+            )
             try:
                 await stop.wait()
             finally:
+                await alerts.stop()  # sends in flight finish and are recorded
                 await monitor.stop()
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):

@@ -14,7 +14,7 @@ import logging
 import math
 from collections.abc import Callable
 from datetime import datetime, tzinfo
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QWidget
@@ -44,6 +44,10 @@ from kickwatch.ui.opener import StreamOpener
 from kickwatch.ui.qtloop import run_blocking
 from kickwatch.ui.tray import TrayIcon
 from kickwatch.ui.tray_model import TrayViewModel
+
+if TYPE_CHECKING:
+    from kickwatch.alerts.dispatcher import TargetHealth
+    from kickwatch.alerts.service import AlertService
 
 log = logging.getLogger(__name__)
 
@@ -153,6 +157,7 @@ class KickwatchApp(QObject):
         self.bridge.error_occurred.connect(self.on_bridge_error_occurred)
         self.settings_dialog: QWidget | None = None
         self.history_window: QWidget | None = None
+        self.alerts: AlertService | None = None
         self._load_pause()
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -168,8 +173,27 @@ class KickwatchApp(QObject):
         except KickwatchError as exc:
             self.model.fatal_error = str(exc)
             log.error("monitoring could not start: %s", exc)
+        else:
+            await self._start_alerts()
         self.model.connection_state = self.monitor.connection_state
         self.refresh()
+
+    async def _start_alerts(self) -> None:
+        """Send the policy's decisions to the alert targets too (Apprise, off this thread)."""
+        from kickwatch.alerts.service import AlertService
+
+        self.alerts = AlertService(
+            self.ctx,
+            self.monitor.bus,
+            self.monitor.write,
+            self.controller.policy.settings,
+            on_health=self.on_alerts_health,
+        )
+        await self.alerts.start()
+
+    def on_alerts_health(self, health: TargetHealth) -> None:
+        """A target started failing or works again: said in the log (and the Targets tab)."""
+        log.log(logging.INFO if health.state == "ok" else logging.WARNING, "%s", health.describe())
 
     async def wait_for_quit(self) -> int:
         """Wait until quit is requested; returns the exit code."""
@@ -195,6 +219,8 @@ class KickwatchApp(QObject):
         self.controller.timer.stop()
         self.pause_timer.stop()
         self.countdown_timer.stop()
+        if self.alerts is not None:
+            await self.alerts.stop()  # before the monitor: its writes go through the monitor
         try:
             await self.monitor.stop()
         except Exception:
@@ -265,6 +291,8 @@ class KickwatchApp(QObject):
         """Apply stored settings (after the settings dialog saved)."""
         self._load_pause()
         self.controller.update_settings(self.policy_settings())
+        if self.alerts is not None:
+            self.alerts.update_settings(self.controller.policy.settings)
         self.monitor.streamers_changed()
         self.refresh()
 
@@ -287,6 +315,8 @@ class KickwatchApp(QObject):
         await run_blocking(self.ctx.settings.set, "system.paused_until", text)
         self._load_pause()
         self.controller.update_settings(self.policy_settings())
+        if self.alerts is not None:
+            self.alerts.update_settings(self.controller.policy.settings)
         self.refresh()
 
     async def mute(self, username: str) -> None:
@@ -309,6 +339,7 @@ class KickwatchApp(QObject):
                 self.tasks.spawn,
                 self.bridge,
                 avatars=self.avatars,
+                alerts=self.alerts,
             )
             dialog.saved.connect(self.reload_settings)
             self.settings_dialog = dialog

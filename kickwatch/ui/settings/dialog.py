@@ -42,6 +42,7 @@ from kickwatch.ui.qtloop import run_blocking
 from kickwatch.ui.settings.fields import ERROR_STYLE, SettingsForm
 from kickwatch.ui.settings.streamers_tab import Confirm, StreamersTab
 from kickwatch.ui.settings.tabs import AccountTab, AdvancedTab, NotificationsTab
+from kickwatch.ui.settings.targets_tab import TargetsTab
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,7 @@ class SettingsDialog(QDialog):
         parent: QWidget | None = None,
         *,
         avatars: AvatarCache | None = None,
+        alerts: Any = None,
     ) -> None:
         super().__init__(parent)
         self.ctx = ctx
@@ -119,6 +121,8 @@ class SettingsDialog(QDialog):
         self.tabs.addTab(self.notifications, "Notifications")
         self.tabs.addTab(self.account, "Account")
         self.tabs.addTab(self.advanced, "Advanced")
+        self.targets = TargetsTab(ctx, monitor, spawn, alerts)
+        self.tabs.addTab(self.targets, "Targets")
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.message.hide()
