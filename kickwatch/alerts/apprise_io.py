@@ -87,28 +87,62 @@ class _LogGuard(logging.Filter):
         return True
 
 
+class _RedactOnly(logging.Filter):
+    """Redacts the records of the HTTP libraries Apprise sends with (urllib3 logs the path it
+    posts to, where many services keep their token); nothing is captured or dropped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            text = record.getMessage()
+        except Exception:  # a record that cannot be formatted says nothing
+            text = str(record.msg)
+        record.msg = GUARD.redact(text)
+        record.args = None
+        record.exc_info = None
+        record.exc_text = None
+        return True
+
+
 GUARD = _LogGuard()
+_TRANSPORT_GUARD = _RedactOnly()
+# Libraries whose log lines may carry what a target URL holds.
+TRANSPORT_LOGGERS = ("urllib3", "requests", "httpx", "httpcore")
 logging.getLogger(APPRISE_LOGGER).addFilter(GUARD)
+
+
+def _guard_transport_loggers() -> None:
+    """Put the redacting filter on every logger of the HTTP libraries (a filter on a logger does
+    not apply to its children, so each one that exists is named)."""
+    names = [
+        name
+        for name in list(logging.root.manager.loggerDict)
+        if name.split(".")[0] in TRANSPORT_LOGGERS
+    ]
+    for name in names:
+        logger = logging.getLogger(name)
+        if _TRANSPORT_GUARD not in logger.filters:
+            logger.addFilter(_TRANSPORT_GUARD)
 
 
 _loaded = threading.Lock()
 
 
 def _load_plugins() -> None:
-    """Load Apprise's plugins once (they are found by listing its plugins folder).
+    """Load Apprise's plugins once (they are found by listing its plugins folder), and guard
+    the loggers of the HTTP libraries they use.
 
     Its e-mail plugin imports `imghdr` for PGP support, deprecated since Python 3.11: a warning
     kickwatch can do nothing about, kept out of the log (and out of tests, where warnings fail).
     """
     with _loaded:
         manager = apprise.apprise.N_MGR
-        if manager:
-            return
-        with warnings.catch_warnings():
-            warnings.filterwarnings(
-                "ignore", message="'imghdr' is deprecated", category=DeprecationWarning
-            )
-            manager.load_modules()  # type: ignore[no-untyped-call]
+        if not manager:
+            with warnings.catch_warnings():
+                warnings.filterwarnings(
+                    "ignore", message="'imghdr' is deprecated", category=DeprecationWarning
+                )
+                manager.load_modules()  # type: ignore[no-untyped-call]
+        _guard_transport_loggers()  # every time: a plugin may have imported more of them
 
 
 def _asset(avatar_url: str | None = None) -> apprise.AppriseAsset:

@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 
 import peewee
 
-from kickwatch.alerts.apprise_io import check_url
 from kickwatch.alerts.message import AlertKind, AlertMessage
 from kickwatch.alerts.urls import default_name, mask_target_url, validate_name
 from kickwatch.domain.clock import Clock
@@ -132,6 +131,8 @@ class TargetStore:
         events: Sequence[AlertKind] = (AlertKind.START, AlertKind.END),
     ) -> TargetRecord:
         """Store a new target once Apprise accepts its URL; AlreadyExistsError for a taken name."""
+        from kickwatch.alerts.apprise_io import check_url  # Apprise only when a URL is checked
+
         self.database.require_writable()
         text = check_url(url)
         chosen = validate_name(name) if name is not None else None

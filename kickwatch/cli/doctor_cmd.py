@@ -52,6 +52,7 @@ def run_doctor(args: argparse.Namespace) -> int:
     try:
         if ctx is not None:
             ok = _check_database(ctx)
+            _check_targets(ctx)
             location = ctx.secrets.location()
             paths = ctx.paths
         else:
@@ -119,6 +120,33 @@ def _check_database(ctx: Context) -> bool:
         _line("database", "FAIL", database_error_message(exc))
         return False
     return ok and current
+
+
+def _check_targets(ctx: Context) -> None:
+    """One line per alert target: its URL masked and how its alerts are doing. A target that
+    fails is a warning: monitoring goes on, and the alerts wait in the outbox."""
+    from kickwatch.alerts.targets import Outbox, OutboxSummary, TargetStore
+
+    try:
+        targets = TargetStore(ctx.database, ctx.secrets, ctx.clock).all()
+        summary = Outbox(ctx.database, ctx.clock).summary()
+    except (KickwatchError, peewee.OperationalError, peewee.InterfaceError) as exc:
+        _line("targets", "warn", f"not read: {exc}")
+        return
+    if not targets:
+        _line("targets", "ok", "none (kickwatch target add URL sends alerts elsewhere)")
+        return
+    for target in targets:
+        state = summary.get(target.id, OutboxSummary())
+        text = f"{target.name} {target.url_masked}: {state.sent} sent"
+        problem = bool(state.failed or (state.pending and state.last_error))
+        if state.pending:
+            text += f", {state.pending} waiting"
+        if state.failed:
+            text += f", {state.failed} given up"
+        if problem and state.last_error:
+            text += f" (last error: {state.last_error})"
+        _line("target", "warn" if problem else "ok", text)
 
 
 def _check_key(location: KeyLocation) -> bool:
