@@ -49,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
         history_cmd,
         import_cmd,
         quarantine_cmd,
+        rule_cmd,
         run_cmd,
         service_cmd,
         streamers_cmd,
@@ -75,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
         doctor_cmd,
         run_cmd,
         service_cmd,
+        rule_cmd,
         target_cmd,
     ):
         module.register(commands)

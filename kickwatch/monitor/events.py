@@ -14,6 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from kickwatch.domain.records import StatusEventRecord, StreamerRecord
+from kickwatch.domain.rules import StreamChange, StreamerRule
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,7 @@ class StreamStarted:
     event: StatusEventRecord
     initial: bool  # observed by the first reconciliation after start-up (already live)
     after_resume: bool = False  # found by the reconciliation after a resume from sleep
+    rule: StreamerRule | None = None  # the streamer's rule when it went live
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +55,19 @@ class StreamEnded:
     event: StatusEventRecord
     initial: bool
     after_resume: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StreamDetailsChanged:
+    """The title or category of a live stream changed; the `stream_change` rows are committed.
+
+    `initial` when the first reconciliation after start-up found it (it changed while kickwatch
+    was not running)."""
+
+    streamer: StreamerRecord
+    changes: tuple[StreamChange, ...]
+    rule: StreamerRule | None = None
+    initial: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +140,7 @@ class ErrorOccurred:
 MonitorEvent = (
     StreamStarted
     | StreamEnded
+    | StreamDetailsChanged
     | ConnectionStateChanged
     | ReconcileCompleted
     | ReconcileFailed

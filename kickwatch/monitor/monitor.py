@@ -31,6 +31,7 @@ from kickwatch.domain.errors import (
 )
 from kickwatch.domain.events import StreamEvent
 from kickwatch.domain.records import StreamerRecord
+from kickwatch.domain.rules import DetailsSeen, StreamerRule
 from kickwatch.domain.status import EventType, Status
 from kickwatch.domain.validation import normalize_username
 from kickwatch.kick.errors import KickBlockedError
@@ -38,12 +39,14 @@ from kickwatch.kick.pusher import PusherOptions
 from kickwatch.kick.pusher_pool import PusherPool
 from kickwatch.kick.rest import KickApi
 from kickwatch.monitor import events as ev
+from kickwatch.monitor.details import LiveDetailsTracker
 from kickwatch.monitor.lookup import build_api, check_connection, endpoints_for, store_channel
 from kickwatch.monitor.reconcile import ReconcileReason, changes_from_snapshots, history_data
 from kickwatch.monitor.supervisor import Supervisor
 from kickwatch.monitor.watch import StreamerSetWatcher
 from kickwatch.monitor.writer import DbWriter, WriterCallbacks
 from kickwatch.store.repository import BatchResult, StatusChange
+from kickwatch.store.rules import RuleStore, RuleWatcher
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -86,6 +89,10 @@ class Monitor:
         self._recent_ids: OrderedDict[str, None] = OrderedDict()
         self._reader = ThreadPoolExecutor(1, thread_name_prefix="kickwatch-db-reader")
         self._watcher = StreamerSetWatcher(ctx.database)
+        self._rule_store = RuleStore(ctx.database, ctx.clock)
+        self._rule_watcher = RuleWatcher(ctx.database)
+        self._rules: dict[int, StreamerRule] = {}
+        self._details = LiveDetailsTracker()
         self._tasks = Supervisor(self._on_task_crashed)
         self._reconcile_wanted = asyncio.Event()
         self._reconcile_reason = ReconcileReason.STARTUP
@@ -211,6 +218,9 @@ class Monitor:
         streamer_id = self._by_channel.get(event.channel_id or -1)
         if streamer_id is None:
             return
+        seen = self._details.from_push(event, self._streamers.get(streamer_id))
+        if seen is not None:  # a start of a broadcast already live may bring a new title
+            self._tasks.spawn(self._record_details([seen], initial=False), "record stream change")
         key = event.kick_event_id
         if key is not None:
             if key in self._recent_ids:
@@ -268,8 +278,13 @@ class Monitor:
             initial = reason == ReconcileReason.STARTUP
             after_resume = reason == ReconcileReason.RESUME
             if applied.event.event_type is EventType.STREAM_START:
-                self.bus.publish(ev.StreamStarted(record, applied.event, initial, after_resume))
+                self._details.started(record)
+                rule = self._rules.get(record.id)
+                self.bus.publish(
+                    ev.StreamStarted(record, applied.event, initial, after_resume, rule)
+                )
             else:
+                self._details.forget(record.id)
                 self.bus.publish(ev.StreamEnded(record, applied.event, initial, after_resume))
         if disabled:
             self.streamers_changed()
@@ -336,6 +351,7 @@ class Monitor:
 
     async def _load_streamers(self) -> None:
         records = await self._read(self.ctx.repository.active_streamers)
+        self._rules = await self._read(self._rule_store.all_rules)
         self._streamers, self._by_channel, self._by_user = {}, {}, {}
         for record in records:
             self._track(record)
@@ -376,6 +392,7 @@ class Monitor:
         if not streamers:
             self._started_up = True
             return
+        mark = self._details.mark()
         try:
             snapshots = await self.api.live_snapshots(streamers)
         except KickBlockedError as exc:
@@ -397,6 +414,9 @@ class Monitor:
         # is newer than the poll, which must not end (or restart) that broadcast.
         polled = [s for s in streamers if s.id in self._streamers]
         items = changes_from_snapshots(polled, snapshots, observed_at, reason)
+        seen = self._details.from_poll(self._streamers, [s.id for s in polled], snapshots, mark)
+        if seen:  # before the poll's observations, which store the same title and category
+            await self._record_details(seen, initial=reason is ReconcileReason.STARTUP)
         self._submit(items)
         if self._writer is not None:
             await self._writer.flush(10.0)  # the committed state is in memory after this
@@ -408,7 +428,8 @@ class Monitor:
         while True:
             await asyncio.sleep(self.options.watch_interval)
             try:
-                if await self._read(self._watcher.changed):
+                streamers = await self._read(self._watcher.changed)
+                if await self._read(self._rule_watcher.changed) or streamers:
                     await self._refresh()
             except Exception as exc:  # the writer reports outages; the watcher just waits
                 log.debug("streamer watch failed: %s", exc)
@@ -471,6 +492,27 @@ class Monitor:
 
     def _check_failed(self, reason: str) -> None:
         self.bus.publish(ev.ReconcileFailed(self.ctx.clock.now(), reason))
+
+    # -- live title and category changes ----------------------------------------------------
+
+    async def _record_details(self, seen: list[DetailsSeen], *, initial: bool) -> None:
+        """Record what changed in live streams (on the writer thread), then publish it."""
+        try:
+            changed = await self.write(self._rule_store.record_details, seen)
+        except Exception as exc:  # the next push or poll brings the same news again
+            log.warning("recording a change of a live stream failed: %s", exc)
+            return
+        updated = {record.id: record for record, _changes in changed}
+        for item in seen:
+            self._details.remember(
+                item, updated.get(item.streamer_id) or self._streamers.get(item.streamer_id)
+            )
+        for record, changes in changed:
+            if not record.is_active or record.id not in self._streamers:
+                continue  # switched off meanwhile: history only
+            self._track(record)
+            rule = self._rules.get(record.id)
+            self.bus.publish(ev.StreamDetailsChanged(record, changes, rule, initial))
 
 
 def options_from_settings(ctx: Context) -> MonitorOptions:

@@ -8,8 +8,11 @@ grouped, the summary after a resume from sleep); `next_deadline()` tells the dri
 (an end followed by a start within it shows nothing for either), a restart cooldown (never two
 live alerts for one streamer within it), quiet hours that may wrap midnight (favourites may pass),
 pause, per-streamer mute and start/end switches, grouping of bursts, and one "while you were away"
-summary after a resume. The policy never drops a recorded event; it only decides what is shown,
-and says why something is not (a `Decision` of kind SUPPRESSED with a reason).
+summary after a resume. A streamer's rule (carried on the event) may narrow its live alerts to
+titles with a keyword or to categories, ask for alerts when a live stream's title or category
+changes, give its alerts a sound file of their own, and ask for its stream to be opened when its
+live alert is shown (`Decision.opens`). The policy never drops a recorded event; it only decides
+what is shown, and says why something is not (a `Decision` of kind SUPPRESSED with a reason).
 """
 
 from __future__ import annotations
@@ -21,7 +24,14 @@ from enum import StrEnum
 from typing import Any
 
 from kickwatch.domain.records import StreamerRecord
-from kickwatch.monitor.events import MonitorEvent, ResumedFromSleep, StreamEnded, StreamStarted
+from kickwatch.domain.rules import StreamerRule, describe_changes
+from kickwatch.monitor.events import (
+    MonitorEvent,
+    ResumedFromSleep,
+    StreamDetailsChanged,
+    StreamEnded,
+    StreamStarted,
+)
 
 
 class DecisionKind(StrEnum):
@@ -31,6 +41,7 @@ class DecisionKind(StrEnum):
     OFFLINE = "offline"
     GROUP_LIVE = "group_live"
     AWAY_SUMMARY = "away_summary"
+    CHANGED = "changed"  # a live stream's title or category changed
     SUPPRESSED = "suppressed"
 
 
@@ -45,6 +56,9 @@ class Reason(StrEnum):
     COOLDOWN = "cooldown"
     GRACE = "grace"
     SUMMARISED = "summarised"
+    NO_MATCH = "no_match"  # the streamer's rule wants other titles or categories
+    CHANGES_OFF = "changes_off"  # the streamer's rule asks for no change alerts
+    DISABLED = "disabled"  # monitoring of the streamer is switched off
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +71,8 @@ class Decision:
     body: str = ""
     sound: bool = False
     reason: Reason | None = None
+    sound_file: str | None = None  # a rule's own sound, played instead of the default
+    opens: tuple[str, ...] = ()  # stream URLs a rule asks to open when this is shown
 
     @property
     def shown(self) -> bool:
@@ -145,6 +161,7 @@ class _HeldEnd:
 class _Burst:
     deadline: datetime
     started: list[StreamerRecord] = field(default_factory=list)
+    rules: dict[int, StreamerRule] = field(default_factory=dict)
 
 
 @dataclass
@@ -178,6 +195,8 @@ class NotificationPolicy:
             decisions.extend(self._on_started(event, now))
         elif isinstance(event, StreamEnded):
             decisions.extend(self._on_ended(event, now))
+        elif isinstance(event, StreamDetailsChanged):
+            decisions.append(self._on_details_changed(event, now))
         elif isinstance(event, ResumedFromSleep):
             self._away_window(now)
         return decisions
@@ -222,6 +241,9 @@ class NotificationPolicy:
             return [_suppressed(streamer, Reason.ALREADY_LIVE)]
         if not streamer.notify_on_start:
             return [_suppressed(streamer, Reason.NOTIFY_OFF)]
+        rule = event.rule
+        if rule is not None and not rule.matches(streamer.current_title, streamer.current_category):
+            return [_suppressed(streamer, Reason.NO_MATCH)]
         blocked = self._blocked(streamer, now)
         if blocked is not None:
             return [_suppressed(streamer, blocked)]
@@ -238,32 +260,63 @@ class NotificationPolicy:
             window = timedelta(seconds=self.settings.group_window_seconds)
             self._burst = _Burst(deadline=now + window)
         self._burst.started.append(streamer)
+        if rule is not None:
+            self._burst.rules[streamer.id] = rule
         return self.tick(now) if self._burst.deadline <= now else []
 
     def _flush_burst(self, burst: _Burst, now: datetime) -> list[Decision]:
         if len(burst.started) >= self.settings.group_threshold:
-            return [self._group(burst.started)]
-        return [self._live(streamer) for streamer in burst.started]
+            return [self._group(burst.started, burst.rules)]
+        return [self._live(streamer, burst.rules.get(streamer.id)) for streamer in burst.started]
 
-    def _live(self, streamer: StreamerRecord) -> Decision:
+    def _live(self, streamer: StreamerRecord, rule: StreamerRule | None) -> Decision:
         details = [part for part in (streamer.current_title, streamer.current_category) if part]
+        sound_file = rule.sound_path if rule is not None else None
         return Decision(
             DecisionKind.LIVE,
             (streamer,),
             title=f"{streamer.display_name} is live",
             body=" · ".join(details) if details else "Streaming now on Kick",
-            sound=self.settings.sounds,
+            # A sound of the streamer's own is played even when live alerts are silent.
+            sound=self.settings.sounds or sound_file is not None,
+            sound_file=sound_file,
+            opens=(streamer.url,) if rule is not None and rule.open_on_live else (),
         )
 
-    def _group(self, streamers: list[StreamerRecord]) -> Decision:
+    def _group(self, streamers: list[StreamerRecord], rules: dict[int, StreamerRule]) -> Decision:
         names = [s.display_name for s in streamers]
         shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        opened = [s for s in streamers if s.id in rules and rules[s.id].open_on_live]
         return Decision(
             DecisionKind.GROUP_LIVE,
             tuple(streamers),
             title=f"{len(streamers)} streamers are live",
             body=shown,
             sound=self.settings.sounds,
+            opens=tuple(s.url for s in opened),
+        )
+
+    # -- changes of a live stream -----------------------------------------------------------
+
+    def _on_details_changed(self, event: StreamDetailsChanged, now: datetime) -> Decision:
+        streamer, rule = event.streamer, event.rule
+        if rule is None or not rule.title_changes:
+            return _suppressed(streamer, Reason.CHANGES_OFF)
+        if event.initial and not self.settings.alert_already_live:
+            return _suppressed(streamer, Reason.ALREADY_LIVE)
+        if not rule.matches(streamer.current_title, streamer.current_category):
+            return _suppressed(streamer, Reason.NO_MATCH)
+        blocked = self._blocked(streamer, now)
+        if blocked is not None:
+            return _suppressed(streamer, blocked)
+        title, body = describe_changes(streamer.display_name, event.changes)
+        return Decision(
+            DecisionKind.CHANGED,
+            (streamer,),
+            title=title,
+            body=body,
+            sound=self.settings.sounds or rule.sound_path is not None,
+            sound_file=rule.sound_path,
         )
 
     # -- ends -------------------------------------------------------------------------------
@@ -306,6 +359,7 @@ class NotificationPolicy:
         # A stream that ends before its go-live was shown would be old news by the flush.
         if self._burst is not None:
             self._burst.started = [s for s in self._burst.started if s.id != streamer_id]
+            self._burst.rules.pop(streamer_id, None)
             if not self._burst.started:
                 self._burst = None
 
@@ -340,6 +394,8 @@ class NotificationPolicy:
     def _blocked(self, streamer: StreamerRecord, now: datetime) -> Reason | None:
         """Why a notification for `streamer` may not be shown at `now`, or None."""
         settings = self.settings
+        if not streamer.is_active:
+            return Reason.DISABLED
         if streamer.is_muted:
             return Reason.MUTED
         if settings.paused_until is not None and now < settings.paused_until:

@@ -59,6 +59,7 @@ class Notification:
     on_clicked: Callback | None = None
     sound: bool = False
     tag: str = ""  # what the notification is about, for logs and tests (e.g. the username)
+    sound_file: str | None = None  # played instead of the default sound where supported
 
 
 class Notifier(Protocol):
@@ -187,6 +188,7 @@ class DesktopNotifierBackend:
             self._probe = DBusBodyMarkupProbe()
             body_markup = self._probe
         self._body_markup = body_markup
+        self._sound_file_noted = False
 
     async def wire_body(self, notification: Notification) -> str:
         """The body as sent to the server: escaped where the server reads markup."""
@@ -195,7 +197,7 @@ class DesktopNotifierBackend:
         return notification.body
 
     async def notify(self, notification: Notification) -> str:
-        from desktop_notifier import DEFAULT_SOUND, Button, Icon
+        from desktop_notifier import Button, Icon
         from desktop_notifier import Notification as NativeNotification
 
         icon = None
@@ -211,7 +213,7 @@ class DesktopNotifierBackend:
                 Button(title=b.label, on_pressed=_guarded(b.callback)) for b in notification.buttons
             ),
             on_clicked=_guarded(notification.on_clicked) if notification.on_clicked else None,
-            sound=DEFAULT_SOUND if notification.sound else None,
+            sound=await self._sound(notification),
         )
         try:
             return await self._notifier.send_notification(native)
@@ -219,6 +221,31 @@ class DesktopNotifierBackend:
             # A notification service that disappeared must not take the monitor down with it.
             log.exception("could not show notification %r", notification.title)
             return ""
+
+    async def _sound(self, notification: Notification) -> Any:
+        """The sound to send: the notification's file where the service plays files, else
+        the default sound (said once in the log), or none."""
+        from desktop_notifier import DEFAULT_SOUND, Capability, Sound
+
+        if not notification.sound:
+            return None
+        if notification.sound_file is None:
+            return DEFAULT_SOUND
+        try:
+            capabilities = await self._notifier.get_capabilities()
+        except Exception:  # a service that cannot say what it supports: play what all do
+            capabilities = frozenset()
+        path = Path(notification.sound_file)
+        if Capability.SOUND_FILE in capabilities and await asyncio.to_thread(path.is_file):
+            return Sound(path=path)
+        if not self._sound_file_noted:
+            self._sound_file_noted = True
+            log.info(
+                "this notification service cannot play sound files; the default sound is "
+                "played instead of %s",
+                notification.sound_file,
+            )
+        return DEFAULT_SOUND
 
     async def close(self) -> None:
         if self._probe is not None:

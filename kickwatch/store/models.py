@@ -182,3 +182,39 @@ class AlertDelivery(BaseModel):
 
 
 MODELS = (Streamer, StatusEvent, Configuration, QuarantinedChange, AlertTarget, AlertDelivery)
+
+
+class StreamerRuleRow(BaseModel):
+    """One streamer's rule (migration 6): keyword and category filters, change alerts, a sound
+    and opening the stream; keywords and categories are JSON arrays of text."""
+
+    streamer = peewee.ForeignKeyField(
+        Streamer, primary_key=True, column_name="streamer_id", on_delete="CASCADE"
+    )
+    keywords = JsonField(default=list)
+    categories = JsonField(default=list)
+    title_changes = peewee.BooleanField(default=False)
+    sound_path = peewee.TextField(null=True)
+    open_on_live = peewee.BooleanField(default=False)
+    updated_at = UtcDateTimeField()
+
+    class Meta:
+        table_name = "streamer_rule"
+
+
+class StreamChangeRow(BaseModel):
+    """A change of a live stream's title or category (migration 6), recorded once."""
+
+    id = peewee.AutoField()
+    streamer = peewee.ForeignKeyField(Streamer, column_name="streamer_id", on_delete="CASCADE")
+    change_type = peewee.TextField()
+    previous_value = peewee.TextField()
+    new_value = peewee.TextField()
+    source = peewee.TextField()
+    livestream_id = peewee.TextField(null=True)
+    broadcast_started_at = UtcDateTimeField(null=True)
+    changed_at = UtcDateTimeField()
+    recorded_at = UtcDateTimeField()
+
+    class Meta:
+        table_name = "stream_change"

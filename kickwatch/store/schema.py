@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from kickwatch.store.event_notify import notify_events
 from kickwatch.store.lease_models import lease_tables
 from kickwatch.store.partitions import partition_status_event
+from kickwatch.store.rule_tables import rule_tables
 
 STATUSES = "('online', 'offline', 'unknown')"
 EVENT_TYPES = "('stream_start', 'stream_end', 'connection_test')"
@@ -378,6 +379,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(4, "types checked on SQLite too; the streamer status state machine", _same_rules),
     Migration(5, "alert targets and the outbox of what each was sent", _alert_targets),
+    Migration(6, "per-streamer rules; changes of live titles and categories", rule_tables),
     Migration(7, "workers and their leases on streamers (used on PostgreSQL)", lease_tables),
     Migration(8, "committed status events announced by NOTIFY (PostgreSQL)", notify_events),
     Migration(

@@ -1,9 +1,11 @@
 """The history window: recorded status events with filters and CSV export.
 
-Filters (streamer, event type, date range in local time) are validated inline and applied to the
-lazily loaded `HistoryModel`; Export CSV asks for a file name and writes every matching event in
-a worker thread. Columns are sized to their content (Details takes the rest) and the widths the
-user drags are remembered; every control has an accessible name and Escape closes the window.
+The changes of a live stream's title or category are shown among them as their own kind ("title
+change", "category change"). Filters (streamer, kind of event, date range in local time) are
+validated inline and applied to the lazily loaded `HistoryModel`; Export CSV asks for a file
+name and writes every matching event in a worker thread. Columns are sized to their content
+(Details takes the rest) and the widths the user drags are remembered; every control has an
+accessible name and Escape closes the window.
 """
 
 from __future__ import annotations
@@ -30,10 +32,17 @@ from PySide6.QtWidgets import (
 )
 
 from kickwatch.domain.errors import KickwatchError
+from kickwatch.domain.rules import ChangeKind
 from kickwatch.domain.status import EventType
 from kickwatch.store.repository import Repository
 from kickwatch.ui.columns import ColumnSizer, SizedTable
-from kickwatch.ui.history_model import HEADERS, HistoryFilter, HistoryModel, export_csv_async
+from kickwatch.ui.history_model import (
+    HEADERS,
+    HistoryFilter,
+    HistoryModel,
+    export_csv_async,
+    kind_of,
+)
 from kickwatch.ui.qtloop import run_blocking
 from kickwatch.ui.settings.fields import ERROR_STYLE
 
@@ -104,6 +113,8 @@ class HistoryWindow(QWidget):
         self.event_type.addItem("All events", None)
         for kind in EventType:
             self.event_type.addItem(str(kind).replace("_", " "), kind)
+        for change in ChangeKind:
+            self.event_type.addItem(change.label, change)
         self.since = QLineEdit()
         self.since.setPlaceholderText("from YYYY-MM-DD")
         self.since.setAccessibleName("From date")
@@ -176,7 +187,7 @@ class HistoryWindow(QWidget):
             raise ValueError("the start of the range is after its end")
         return HistoryFilter(
             username=self.streamer.currentData(),
-            event_type=self.event_type.currentData(),
+            event_type=kind_of(self.event_type.currentData()),
             since=since,
             until=until,
         )

@@ -2,9 +2,11 @@
 
 Every monitor event goes to the pure `NotificationPolicy`; its decisions become `Notification`s
 ("NAME is live" with title, category and the avatar; "NAME went offline"; grouped and "while you
-were away" summaries) sent through the injected `Notifier`. One single-shot QTimer wakes the
-policy at its next deadline. Clicking opens the stream (browser or player command); the buttons
-are Open and Mute (Mute sets the streamer's `is_muted` and tells the monitor).
+were away" summaries, a live stream's new title or category) sent through the injected
+`Notifier`, with a streamer rule's own sound. One single-shot QTimer wakes the policy at its next
+deadline. Clicking opens the stream (browser or player command); the buttons are Open and Mute
+(Mute sets the streamer's `is_muted` and tells the monitor). A stream whose rule asks to be
+opened when it goes live is opened once, through the same injected opener, when its alert is.
 """
 
 from __future__ import annotations
@@ -92,6 +94,8 @@ class NotificationController(QObject):
         notification = await self.build(decision)
         await self.notifier.notify(notification)
         self.notification_sent.emit(notification)
+        for url in decision.opens:
+            self.opener.open(url)
 
     async def build(self, decision: Decision) -> Notification:
         """The notification for one decision."""
@@ -100,7 +104,8 @@ class NotificationController(QObject):
         if self.avatars is not None:
             picture = single.profile_picture_url if single is not None else None
             icon = await self.avatars.path_for(picture)
-        if single is not None and decision.kind in (DecisionKind.LIVE, DecisionKind.OFFLINE):
+        one = (DecisionKind.LIVE, DecisionKind.OFFLINE, DecisionKind.CHANGED)
+        if single is not None and decision.kind in one:
             return Notification(
                 title=decision.title,
                 body=decision.body,
@@ -112,6 +117,7 @@ class NotificationController(QObject):
                 on_clicked=lambda: self.opener.open(single.url),
                 sound=decision.sound,
                 tag=single.username,
+                sound_file=decision.sound_file,
             )
         first = decision.streamers[0]
         return Notification(

@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from kickwatch.domain.records import StatusEventRecord, StreamerRecord
+from kickwatch.domain.rules import StreamerRule
 from kickwatch.domain.status import EventType, Status
 from kickwatch.monitor.events import StreamEnded, StreamStarted
 
@@ -61,10 +62,11 @@ def started(
     *,
     initial: bool = False,
     after_resume: bool = False,
+    rule: StreamerRule | None = None,
 ) -> StreamStarted:
-    """A committed go-live of `record`."""
+    """A committed go-live of `record` (with the streamer's rule, if it has one)."""
     return StreamStarted(
-        record, _event(record, EventType.STREAM_START, when), initial, after_resume
+        record, _event(record, EventType.STREAM_START, when), initial, after_resume, rule
     )
 
 

@@ -33,12 +33,14 @@ from kickwatch.domain.errors import KickwatchError
 from kickwatch.monitor.events import StreamEnded, StreamStarted
 from kickwatch.monitor.policy import local_timezone
 from kickwatch.platform.autostart import Autostart
+from kickwatch.store.rules import RuleStore
 from kickwatch.store.secrets import KeySource
 from kickwatch.store.settings import SPECS
 from kickwatch.ui.avatars import AvatarCache
 from kickwatch.ui.bridge import MonitorBridge
 from kickwatch.ui.columns import window_state
 from kickwatch.ui.qtloop import run_blocking
+from kickwatch.ui.rules_editor import RulesEditor
 from kickwatch.ui.settings.fields import ERROR_STYLE, SettingsForm
 from kickwatch.ui.settings.streamers_tab import Confirm, StreamersTab
 from kickwatch.ui.settings.tabs import AccountTab, AdvancedTab, NotificationsTab
@@ -107,6 +109,8 @@ class SettingsDialog(QDialog):
             avatars=avatars,
             state=window_state(ctx.paths.config_dir),
         )
+        self.rules = RulesEditor(RuleStore(ctx.database, ctx.clock), ctx.repository, monitor, spawn)
+        self.streamers.streamers_edited.connect(self.rules.reload)
         self.notifications = NotificationsTab()
         self.account = AccountTab()
         self.advanced = AdvancedTab(
@@ -118,6 +122,7 @@ class SettingsDialog(QDialog):
         self.tabs = QTabWidget()
         self.tabs.setAccessibleName("Settings sections")
         self.tabs.addTab(self.streamers, "Streamers")
+        self.tabs.addTab(self.rules, "Rules")
         self.tabs.addTab(self.notifications, "Notifications")
         self.tabs.addTab(self.account, "Account")
         self.tabs.addTab(self.advanced, "Advanced")
