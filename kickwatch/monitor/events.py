@@ -130,6 +130,21 @@ class ResumedFromSleep:
 
 
 @dataclass(frozen=True, slots=True)
+class LeasesChanged:
+    """A `kickwatch run` worker on PostgreSQL gained or lost streamers in a lease round.
+
+    `held` streamers of `active` are this worker's, shared among `workers` live workers;
+    `gained` and `lost` are the usernames that changed hands in this round."""
+
+    worker_id: str
+    held: int
+    active: int
+    workers: int
+    gained: tuple[str, ...] = ()
+    lost: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class ErrorOccurred:
     """Something went wrong that the user should know of; monitoring goes on unless fatal."""
 
@@ -149,6 +164,7 @@ MonitorEvent = (
     | StreamersChanged
     | ResumedFromSleep
     | ErrorOccurred
+    | LeasesChanged
 )
 Listener = Callable[[MonitorEvent], None]
 

@@ -3,7 +3,9 @@
 The composition root of the headless mode: it owns the event loop (`asyncio.run`), the HTTP
 client and the monitor, prints what the monitor publishes, and on a signal stops within about
 two seconds after flushing pending writes. Exit 0 on a requested stop, 1 when Kick refused the
-connection for good (e.g. a rotated Pusher app key).
+connection for good (e.g. a rotated Pusher app key). On PostgreSQL it is one of any number of
+workers: it watches the share of the streamers it holds leases on (`kickwatch.monitor.leasing`)
+and prints a `leases` line whenever it gains or loses some.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from kickwatch.alerts.service import AlertService, health_printer
 from kickwatch.context import open_context
 from kickwatch.domain.records import StatusEventRecord, iso
 from kickwatch.monitor import events as ev
+from kickwatch.monitor.leasing import build_lease_keeper
 from kickwatch.monitor.lookup import new_http_client
 from kickwatch.monitor.monitor import build_monitor
 
@@ -38,6 +41,8 @@ class LinePrinter:
     def format(self, event: ev.MonitorEvent) -> str | None:
         if isinstance(event, (ev.StreamStarted, ev.StreamEnded)):
             return self._change(event.event, event.streamer.display_name, event)
+        if isinstance(event, ev.LeasesChanged):
+            return self._leases(event)
         if isinstance(event, ev.ConnectionStateChanged):
             if self.json_lines:
                 return json.dumps(
@@ -60,6 +65,26 @@ class LinePrinter:
                 return json.dumps({"event": type(event).__name__, "message": text})
             return text
         return None
+
+    def _leases(self, event: ev.LeasesChanged) -> str:
+        if self.json_lines:
+            return json.dumps(
+                {
+                    "event": "leases",
+                    "worker": event.worker_id,
+                    "held": event.held,
+                    "active": event.active,
+                    "workers": event.workers,
+                    "gained": list(event.gained),
+                    "lost": list(event.lost),
+                },
+                ensure_ascii=False,
+            )
+        return (
+            f"leases: worker {event.worker_id} watches {event.held} of {event.active} streamers"
+            f" ({event.workers} worker{'s' if event.workers != 1 else ''} live;"
+            f" +{len(event.gained)} -{len(event.lost)})"
+        )
 
     def _change(
         self, record: StatusEventRecord, name: str, event: ev.StreamStarted | ev.StreamEnded
@@ -92,10 +117,12 @@ async def monitor_until_stopped(db_url: str | None, json_lines: bool, out: TextI
 
     try:
         async with new_http_client() as http:
-            monitor = build_monitor(ctx, http)
+            # On PostgreSQL a worker shares the streamers with the others through leases.
+            monitor = build_monitor(ctx, http, leases=build_lease_keeper(ctx))
             monitor.bus.subscribe(LinePrinter(out, json_lines))
             monitor.bus.subscribe(on_event)
             await monitor.start()
+            ctx.database.release()  # the loop's thread is done reading: back to the pool
             alerts = await AlertService.started(
                 ctx, monitor.bus, monitor.write, on_health=health_printer(out, json_lines)
             )

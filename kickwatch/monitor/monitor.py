@@ -40,6 +40,7 @@ from kickwatch.kick.pusher_pool import PusherPool
 from kickwatch.kick.rest import KickApi
 from kickwatch.monitor import events as ev
 from kickwatch.monitor.details import LiveDetailsTracker
+from kickwatch.monitor.leasing import LeaseChange, LeaseKeeper
 from kickwatch.monitor.lookup import build_api, check_connection, endpoints_for, store_channel
 from kickwatch.monitor.reconcile import ReconcileReason, changes_from_snapshots, history_data
 from kickwatch.monitor.supervisor import Supervisor
@@ -72,9 +73,15 @@ class Monitor:
     """Watches the active streamers and records every change once (see the module docstring)."""
 
     def __init__(
-        self, ctx: Context, api: KickApi, pusher_url: str, options: MonitorOptions
+        self,
+        ctx: Context,
+        api: KickApi,
+        pusher_url: str,
+        options: MonitorOptions,
+        leases: LeaseKeeper | None = None,
     ) -> None:
         self.ctx = ctx
+        self.leases = leases  # a worker on PostgreSQL; None: watch every active streamer
         self.api = api
         self.options = options
         self.bus = ev.EventBus()
@@ -129,13 +136,18 @@ class Monitor:
         )
         self._writer.start()
         await self._read(self._watcher.changed)
+        first = None if self.leases is None else await self.leases.renew()
         await self._load_streamers()
+        if first is not None:
+            self._publish_leases(first, {})
         self._set_state(ev.ConnectionState.CONNECTING, "connecting to Kick")
         await self._pool.start()
         self._tasks.spawn(self._reconcile_loop(), "reconcile")
         self._tasks.spawn(self._watch_loop(), "watch-streamers")
         self._tasks.spawn(self._sleep_loop(), "sleep-detector")
         self._tasks.spawn(self._retention_loop(), "retention")
+        if self.leases is not None:
+            self._tasks.spawn(self.leases.run(self._on_leases_changed), "leases")
         self.request_reconcile(ReconcileReason.STARTUP)
 
     async def stop(self) -> None:
@@ -144,6 +156,8 @@ class Monitor:
         await self._pool.stop()
         if self._writer is not None:
             await self._writer.stop()
+        if self.leases is not None:
+            await self.leases.stop()  # after the flush, so the next holder starts from it
         # The reader thread's connection must not outlive it (PostgreSQL would see it dropped).
         await asyncio.get_running_loop().run_in_executor(self._reader, self._close_connection)
         self._reader.shutdown(wait=False)
@@ -351,6 +365,9 @@ class Monitor:
 
     async def _load_streamers(self) -> None:
         records = await self._read(self.ctx.repository.active_streamers)
+        if self.leases is not None:  # a worker watches what it holds, and nothing else
+            held = self.leases.held
+            records = [record for record in records if record.id in held]
         self._rules = await self._read(self._rule_store.all_rules)
         self._streamers, self._by_channel, self._by_user = {}, {}, {}
         for record in records:
@@ -369,6 +386,29 @@ class Monitor:
         self.bus.publish(ev.StreamersChanged())
         if set(self._streamers) - before:
             self.request_reconcile(ReconcileReason.STREAMERS_CHANGED)
+
+    async def _on_leases_changed(self, change: LeaseChange) -> None:
+        before = dict(self._streamers)
+        await self._refresh()  # the streamers gained are reconciled at once
+        self._publish_leases(change, before)
+
+    def _publish_leases(self, change: LeaseChange, before: dict[int, StreamerRecord]) -> None:
+        assert self.leases is not None
+        known = {**before, **self._streamers}
+
+        def names(ids: frozenset[int]) -> tuple[str, ...]:
+            return tuple(sorted(known[i].username for i in ids if i in known))
+
+        self.bus.publish(
+            ev.LeasesChanged(
+                self.leases.worker_id,
+                len(change.round.held),
+                change.round.active,
+                change.round.workers,
+                names(change.gained),
+                names(change.lost),
+            )
+        )
 
     # -- background jobs -------------------------------------------------------------------
 
@@ -525,12 +565,18 @@ def options_from_settings(ctx: Context) -> MonitorOptions:
 
 
 def build_monitor(
-    ctx: Context, http: httpx.AsyncClient, options: MonitorOptions | None = None
+    ctx: Context,
+    http: httpx.AsyncClient,
+    options: MonitorOptions | None = None,
+    *,
+    leases: LeaseKeeper | None = None,
 ) -> Monitor:
-    """Wire a monitor from the context: API client, Pusher URL and options from settings."""
+    """Wire a monitor from the context: API client, Pusher URL and options from settings;
+    with `leases`, a worker that watches only the streamers it holds."""
     return Monitor(
         ctx,
         build_api(ctx, http),
         endpoints_for(ctx).pusher_url,
         options or options_from_settings(ctx),
+        leases,
     )

@@ -18,8 +18,10 @@ import logging
 import os
 import shutil
 import sqlite3
+import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, unquote, urlparse
 
 import peewee
@@ -89,10 +91,12 @@ class Database:
         return current_version(self.handle)
 
     def close(self) -> None:
-        """Close this thread's connection (and, on PostgreSQL, the pool's idle ones)."""
+        """Close this thread's connection (and, on PostgreSQL, the pool's idle ones and those
+        of threads that have ended)."""
         if not self.handle.is_closed():
             self.handle.close()
         if isinstance(self.handle, BoundedPostgresqlDatabase):
+            self.handle.close_orphans()
             self.handle.close_idle()
 
     def release(self) -> None:
@@ -420,6 +424,10 @@ class BoundedPostgresqlDatabase(PooledPostgresqlDatabase):  # type: ignore[misc]
     every connection in use waits up to `POOL_WAIT_SECONDS`, then gets an OperationalError (to
     the writer, an outage to wait out, like any lost connection)."""
 
+    def __init__(self, database: str, **kwargs: Any) -> None:
+        super().__init__(database, **kwargs)
+        self._owners: dict[int, threading.Thread] = {}  # checked-out connection -> its thread
+
     def connect(self, reuse_if_open: bool = False) -> bool:
         try:
             return bool(super().connect(reuse_if_open))
@@ -427,6 +435,33 @@ class BoundedPostgresqlDatabase(PooledPostgresqlDatabase):  # type: ignore[misc]
             raise peewee.OperationalError(
                 f"all {self._max_connections} database connections of this process are in use"
             ) from exc
+
+    def _connect(self) -> Any:
+        with self._pool_lock:
+            try:
+                connection = super()._connect()
+            except MaxConnectionsExceeded:
+                if not self.close_orphans():
+                    raise
+                connection = super()._connect()
+            self._owners[self.conn_key(connection)] = threading.current_thread()
+            return connection
+
+    def close_orphans(self) -> int:
+        """Close the connections of threads that ended without handing them back (they never
+        can now); returns how many. Without this they would hold places in the pool for good."""
+        with self._pool_lock:
+            orphans = [
+                key
+                for key, thread in self._owners.items()
+                if key in self._in_use and not thread.is_alive()
+            ]
+            for key in orphans:
+                self._close_raw(self._in_use.pop(key).connection)
+            self._owners = {k: t for k, t in self._owners.items() if k in self._in_use}
+            if orphans:
+                self._pool_available.notify_all()
+            return len(orphans)
 
 
 def _connect_postgres(url: str, max_connections: int | None = None) -> Database:

@@ -1,0 +1,175 @@
+"""The worker's lease loop: which streamers this `kickwatch run` watches on a shared PostgreSQL.
+
+`LeaseKeeper` runs a lease round (`kickwatch.store.leases.LeaseStore.renew`) at start-up and
+then every third of `monitoring.lease_seconds`, on a thread of its own whose connection goes
+back to the pool between rounds. A renewal holds for the other two thirds, so the streamers of a
+worker that dies are claimed by the others within `lease_seconds` of its death. After each round
+the monitor learns what was gained and lost, and subscribes and reconciles exactly what is held.
+When the database cannot be reached, the keeper keeps what it held: watching a streamer that
+another worker has meanwhile taken over is harmless (the database stores each change once),
+and not watching it at all would lose changes while the database is down for everyone. A clean
+stop releases every lease at once, so the others need not wait for them to expire.
+
+On SQLite there are no leases (`build_lease_keeper` gives None): one process watches every
+streamer, as it always has.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import socket
+from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TypeVar
+
+import peewee
+
+from kickwatch.context import Context
+from kickwatch.domain.clock import Clock
+from kickwatch.domain.errors import KickwatchError
+from kickwatch.store.leases import DatabaseClock, LeaseRound, LeaseStore
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+ENV_WORKER_NAME = "KICKWATCH_WORKER_NAME"
+_STOP_SECONDS = 1.0  # a clean stop waits this long to hand its leases back
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseOptions:
+    """How long a dead worker's streamers may wait; tests shorten it."""
+
+    lease_seconds: float = 30.0
+
+    @property
+    def interval(self) -> float:
+        """Seconds between rounds: a third of the lease time."""
+        return self.lease_seconds / 3
+
+    @property
+    def valid_for(self) -> timedelta:
+        """How long one renewal holds: the rest of the lease time after the next round is due,
+        so a lease that expires is claimed by the next round of a live worker, in time."""
+        return timedelta(seconds=self.lease_seconds - self.interval)
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseChange:
+    """What a round changed for this worker: the streamer ids it gained and lost."""
+
+    round: LeaseRound
+    gained: frozenset[int]
+    lost: frozenset[int]
+
+
+OnLeasesChanged = Callable[[LeaseChange], Awaitable[None]]
+
+
+def make_worker_id(environ: Mapping[str, str], setting: str = "") -> str:
+    """`name:pid:random`: the name from KICKWATCH_WORKER_NAME, else the setting, else the host."""
+    name = environ.get(ENV_WORKER_NAME, "").strip() or setting.strip() or socket.gethostname()
+    return f"{name}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+class LeaseKeeper:
+    """Holds this worker's leases and renews them (see the module docstring)."""
+
+    def __init__(self, store: LeaseStore, options: LeaseOptions, clock: Clock) -> None:
+        self.store = store
+        self.options = options
+        self._clock = clock
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="kickwatch-leases")
+        self._held: frozenset[int] = frozenset()
+        self.last_round: LeaseRound | None = None
+        self.failures = 0  # rounds in a row that could not reach the database
+        self._round_started = clock.monotonic()
+        self._stopped = False
+
+    @property
+    def worker_id(self) -> str:
+        """This worker's id in the `worker` table."""
+        return self.store.worker_id
+
+    @property
+    def held(self) -> frozenset[int]:
+        """Ids of the streamers this worker holds (what it held last, while unreachable)."""
+        return self._held
+
+    async def renew(self) -> LeaseChange | None:
+        """One round; the change it made, None when nothing changed or it failed (the first
+        successful round is always a change, so that the caller learns the figures)."""
+        self._round_started = self._clock.monotonic()
+        try:
+            result = await self._on_thread(self.store.renew)
+        except (peewee.DatabaseError, peewee.InterfaceError, KickwatchError) as exc:
+            self.failures += 1
+            log.warning("lease round of %s failed: %s", self.worker_id, exc)
+            return None
+        self.failures = 0
+        first = self.last_round is None
+        self.last_round = result
+        gained, lost = result.held - self._held, self._held - result.held
+        self._held = result.held
+        if not (first or gained or lost):
+            return None
+        return LeaseChange(result, gained, lost)
+
+    async def run(self, on_changed: OnLeasesChanged) -> None:
+        """Renew every `interval` seconds (by the injected clock) and report each change."""
+        while True:
+            since = self._clock.monotonic() - self._round_started
+            await asyncio.sleep(max(0.0, self.options.interval - since))
+            change = await self.renew()
+            if change is not None:
+                await on_changed(change)
+
+    async def stop(self) -> None:
+        """Hand every lease back (best effort, within about a second) and end the thread; a
+        second call does nothing."""
+        if self._stopped:
+            return
+        self._stopped = True
+        try:
+            async with asyncio.timeout(_STOP_SECONDS):
+                released = await self._on_thread(self.store.leave)
+            log.info("worker %s released %d leases", self.worker_id, released)
+        except (TimeoutError, peewee.DatabaseError, peewee.InterfaceError, KickwatchError) as exc:
+            log.warning("worker %s could not release its leases: %s", self.worker_id, exc)
+        self._held = frozenset()
+        self._thread.shutdown(wait=False)
+
+    async def _on_thread(self, function: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(
+            self._thread, self._released_after, function
+        )
+
+    def _released_after(self, function: Callable[[], T]) -> T:
+        """Run `function` on the lease thread, then give its connection back to the pool (a
+        broken one is dropped there, and the next round opens another)."""
+        try:
+            return function()
+        finally:
+            try:
+                self.store.database.release()
+            except Exception:  # a broken connection may fail to close; the pool drops it
+                log.debug("releasing the lease thread's connection failed", exc_info=True)
+
+
+def build_lease_keeper(
+    ctx: Context, options: LeaseOptions | None = None, clock: Clock | None = None
+) -> LeaseKeeper | None:
+    """A keeper for a `kickwatch run` worker on PostgreSQL; None on SQLite (no leases there).
+
+    Timestamps come from the PostgreSQL server's clock unless `clock` is given (tests)."""
+    if ctx.database.dialect != "postgresql":
+        return None
+    options = options or LeaseOptions(float(ctx.settings.get("monitoring.lease_seconds")))
+    worker_id = make_worker_id(ctx.environ, str(ctx.settings.get("monitoring.worker_name")))
+    stamps = clock or DatabaseClock(ctx.database, ctx.clock)
+    store = LeaseStore(ctx.database, worker_id, options.valid_for, stamps)
+    return LeaseKeeper(store, options, ctx.clock)

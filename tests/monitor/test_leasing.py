@@ -1,0 +1,251 @@
+"""Monitors as workers on one PostgreSQL database: each subscribes to and reconciles only the
+streamers it holds, two split the channels between them and record every change once, a clean
+stop hands over at once, a worker that loses the database keeps what it held; on SQLite nothing
+leases and one monitor watches every streamer."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import os
+from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from kickwatch.domain.status import EventType
+from kickwatch.monitor import events as ev
+from kickwatch.monitor.headless import LinePrinter
+from kickwatch.monitor.leasing import (
+    ENV_WORKER_NAME,
+    LeaseChange,
+    LeaseKeeper,
+    LeaseOptions,
+    build_lease_keeper,
+    make_worker_id,
+)
+from kickwatch.monitor.monitor import build_monitor
+from kickwatch.store import Repository, open_database
+from kickwatch.store.leases import LeaseStore, holders
+from tests.clock import ManualClock
+from tests.fakekick import FakeChannel, FakeKick, wait_for
+from tests.monitor.helpers import BusLog, Harness, monitor_options, open_test_context
+from tests.store.postgres import PostgresServer
+
+LEASE_SECONDS = 1.5  # rounds every half second
+
+MakeWorker = Callable[[str], Harness]
+
+
+@pytest_asyncio.fixture
+async def make_worker(fake_kick: FakeKick, tmp_path: Path) -> AsyncIterator[MakeWorker]:
+    """Monitors on `db_url` wired as `kickwatch run` wires them (leases on PostgreSQL)."""
+    made: list[Harness] = []
+
+    def make(db_url: str) -> Harness:
+        home = tmp_path / f"home{len(made)}"
+        ctx = open_test_context(db_url, home, fake_kick, credentials=True)
+        http = httpx.AsyncClient(timeout=httpx.Timeout(5.0))
+        leases = build_lease_keeper(ctx, LeaseOptions(LEASE_SECONDS))
+        monitor = build_monitor(ctx, http, monitor_options(), leases=leases)
+        bus = BusLog()
+        monitor.bus.subscribe(bus)
+        harness = Harness(fake_kick, ctx, http, monitor, bus)
+        made.append(harness)
+        return harness
+
+    yield make
+    for harness in made:
+        if harness.monitor.connection_state is not ev.ConnectionState.CLOSED:  # not stopped yet
+            await harness.monitor.stop()
+        await harness.http.aclose()
+        harness.ctx.close()
+
+
+def watched_by(kick: FakeKick, channels: list[FakeChannel]) -> list[int]:
+    """How many connections subscribe to each channel, in order."""
+    return [len(kick.pusher.subscribers(f"channel.{c.channel_id}")) for c in channels]
+
+
+def held_channels(harness: Harness) -> frozenset[int]:
+    return harness.monitor.subscribed_channels
+
+
+@pytest.mark.postgres
+async def test_two_workers_split_the_channels_and_record_each_change_once(
+    fake_kick: FakeKick, make_worker: MakeWorker, pg_url: str
+) -> None:
+    channels = [fake_kick.add_channel(f"w{i:02d}") for i in range(10)]
+    first = make_worker(pg_url)
+    for channel in channels:
+        first.add(channel)
+    await first.start()
+    assert held_channels(first) == {c.channel_id for c in channels}
+    [leases] = first.bus.of(ev.LeasesChanged)
+    assert (leases.held, leases.active, leases.workers) == (10, 10, 1)
+    assert leases.gained == tuple(c.slug for c in channels)
+
+    second = make_worker(pg_url)
+    await second.start(connected=False)
+    await wait_for(
+        lambda: (
+            len(held_channels(first)) == len(held_channels(second)) == 5
+            and watched_by(fake_kick, channels) == [1] * 10
+        ),
+        10,
+        what="the channels split five and five, each subscribed once",
+    )
+    assert held_channels(first).isdisjoint(held_channels(second))
+    assert first.bus.of(ev.LeasesChanged)[-1].lost == tuple(c.slug for c in channels[5:])
+    assert second.bus.of(ev.LeasesChanged)[-1].gained == tuple(c.slug for c in channels[5:])
+    assert first.monitor.leases is not None and second.monitor.leases is not None
+    by_worker = holders(first.ctx.database, first.ctx.clock)
+    assert {i for i, w in by_worker.items() if w == second.monitor.leases.worker_id} == {
+        s.id for s in second.monitor.streamers()
+    }
+    assert set(by_worker.values()) == {
+        first.monitor.leases.worker_id,
+        second.monitor.leases.worker_id,
+    }
+    await wait_for(lambda: first.reconcile_idle and second.reconcile_idle, 5)
+
+    for channel in channels:
+        fake_kick.go_live(channel.slug)
+    await wait_for(
+        lambda: len(first.rows(EventType.STREAM_START)) == 10, 10, what="ten starts stored"
+    )
+    await wait_for(
+        lambda: len(first.bus.of(ev.StreamStarted)) + len(second.bus.of(ev.StreamStarted)) == 10,
+        5,
+        what="every start announced",
+    )
+    announced = [e.streamer.username for h in (first, second) for e in h.bus.of(ev.StreamStarted)]
+    assert sorted(announced) == [c.slug for c in channels]  # each once, by its holder
+    assert {e.streamer.username for e in second.bus.of(ev.StreamStarted)} == {
+        c.slug for c in channels[5:]
+    }
+
+
+@pytest.mark.postgres
+async def test_a_cleanly_stopped_worker_hands_its_streamers_over_without_waiting_for_expiry(
+    fake_kick: FakeKick, make_worker: MakeWorker, pg_url: str
+) -> None:
+    channels = [fake_kick.add_channel(f"h{i}") for i in range(6)]
+    first = make_worker(pg_url)
+    for channel in channels:
+        first.add(channel)
+    await first.start()
+    second = make_worker(pg_url)
+    await second.start(connected=False)
+    await wait_for(lambda: len(held_channels(second)) == 3, 10, what="second holds its half")
+    await second.monitor.stop()
+    rows = first.ctx.database.handle.execute_sql("SELECT count(*) FROM worker").fetchone()
+    assert rows[0] == 1, "the stopped worker left the worker table"
+    # The next round of the first takes them: a third of the lease time, not all of it.
+    await wait_for(
+        lambda: held_channels(first) == {c.channel_id for c in channels},
+        LEASE_SECONDS,
+        what="the first took every channel back",
+    )
+
+
+@pytest.mark.postgres
+async def test_a_worker_that_cannot_reach_the_database_keeps_what_it_held(
+    own_pg_server: PostgresServer,
+) -> None:
+    own_pg_server.sql("CREATE DATABASE kw_leases")
+    url = own_pg_server.url("kw_leases")
+    clock = ManualClock()
+    database = open_database(url)
+    try:
+        repository = Repository(database, clock)
+        ids = {repository.add_streamer(f"k{i}", i + 1).id for i in range(3)}
+        store = LeaseStore(database, "solo", timedelta(seconds=20), clock)
+        keeper = LeaseKeeper(store, LeaseOptions(30), clock)
+        first = await keeper.renew()
+        assert first is not None and first.gained == ids and keeper.held == ids
+        assert await keeper.renew() is None  # nothing changed
+        own_pg_server.pg_ctl("-m", "immediate", "-w", "stop")
+        assert await keeper.renew() is None
+        assert keeper.held == ids and keeper.failures == 1
+        own_pg_server.start()
+        clock.advance(5)
+        assert await keeper.renew() is None  # reachable again, still holding the same
+        assert keeper.failures == 0 and keeper.last_round is not None
+        assert keeper.last_round.at == clock.now()
+        await keeper.stop()
+        assert keeper.held == frozenset()
+    finally:
+        database.close()
+
+
+@pytest.mark.postgres
+async def test_the_lease_loop_renews_on_its_interval_and_reports_what_it_gains(
+    pg_url: str,
+) -> None:
+    clock = ManualClock()
+    database = open_database(pg_url)
+    repository = Repository(database, clock)
+    repository.add_streamer("early", 1)
+    options = LeaseOptions(0.3)
+    assert options.interval == pytest.approx(0.1)
+    assert options.valid_for == timedelta(seconds=0.2)
+    keeper = LeaseKeeper(LeaseStore(database, "loop", options.valid_for, clock), options, clock)
+    changes: list[frozenset[int]] = []
+
+    async def on_changed(change: LeaseChange) -> None:
+        changes.append(change.gained)
+
+    await keeper.renew()
+    task = asyncio.ensure_future(keeper.run(on_changed))
+    try:
+        late = repository.add_streamer("late", 2)
+        await wait_for(lambda: changes == [frozenset({late.id})], 5, what="the late one gained")
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await keeper.stop()
+        database.close()
+
+
+async def test_on_sqlite_nothing_leases_and_one_monitor_watches_every_streamer(
+    fake_kick: FakeKick, make_worker: MakeWorker, tmp_path: Path
+) -> None:
+    channels = [fake_kick.add_channel(f"q{i}") for i in range(4)]
+    harness = make_worker(str(tmp_path / "kickwatch.db"))
+    assert harness.monitor.leases is None
+    for channel in channels:
+        harness.add(channel)
+    await harness.start()
+    assert held_channels(harness) == {c.channel_id for c in channels}
+    assert harness.bus.of(ev.LeasesChanged) == []
+    rows = harness.ctx.database.handle.execute_sql("SELECT count(*) FROM streamer_lease")
+    assert rows.fetchone()[0] == 0
+
+
+def test_a_worker_id_is_name_pid_and_random_with_the_environment_over_the_setting() -> None:
+    named = make_worker_id({ENV_WORKER_NAME: "eu-1"}, "fleet")
+    name, pid, token = named.split(":")
+    assert (name, pid) == ("eu-1", str(os.getpid())) and len(token) == 6
+    assert make_worker_id({}, "fleet").startswith("fleet:")
+    assert make_worker_id({}, "") != make_worker_id({}, "")  # two workers never share an id
+
+
+def test_run_prints_a_leases_line_saying_which_worker_holds_what() -> None:
+    event = ev.LeasesChanged("eu-1:42:abcdef", 2, 5, 3, ("alpha", "beta"), ("gamma",))
+    line = LinePrinter(io.StringIO(), json_lines=True).format(event)
+    assert line is not None and json.loads(line) == {
+        "event": "leases",
+        "worker": "eu-1:42:abcdef",
+        "held": 2,
+        "active": 5,
+        "workers": 3,
+        "gained": ["alpha", "beta"],
+        "lost": ["gamma"],
+    }
+    text = LinePrinter(io.StringIO(), json_lines=False).format(event)
+    assert text == "leases: worker eu-1:42:abcdef watches 2 of 5 streamers (3 workers live; +2 -1)"
