@@ -33,6 +33,7 @@ from kickwatch.monitor.events import (
     ReconcileFailed,
 )
 from kickwatch.monitor.policy import NotificationPolicy, PolicySettings, local_timezone
+from kickwatch.monitor.shared import SharedMonitor
 from kickwatch.monitor.supervisor import Supervisor
 from kickwatch.platform.autostart import Autostart, autostart_for_platform
 from kickwatch.platform.notifier import Notifier
@@ -114,6 +115,8 @@ class KickwatchApp(QObject):
         self.model.set_source(monitor.live_streamers, monitor.streamers)
         self.model.connection_state = monitor.connection_state
         self.model.last_check = monitor.last_check
+        if isinstance(monitor, SharedMonitor):  # it follows workers' database, never Kick
+            self.model.link = "the shared database"
         self.opener = StreamOpener(lambda: str(ctx.settings.get("system.player_command")))
         self.controller = NotificationController(
             NotificationPolicy(self.policy_settings()),

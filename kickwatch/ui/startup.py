@@ -5,9 +5,9 @@ are imported by then, so the icon appears quickly), then imports and opens the r
 the one HTTP client, the notifier, the monitor, and the `KickwatchApp` that wires them. It owns
 the qasync loop. kickwatch exits by: Quit in the tray menu or the fallback window (closing it
 too), SIGINT (exit 130) or SIGTERM (0), the session ending (Qt's commitDataRequest), or a failure
-to open the database at start-up (one line on stderr, exit 1). A second start exits 0 after
-asking the running one to show its settings. Every way out goes through
-`KickwatchApp.shutdown`, which awaits `monitor.stop()` so that pending writes are flushed.
+to open the database at start-up or to follow it in the shared mode (one line on stderr, exit 1).
+A second start exits 0 after asking the running one to show its settings. Every way out goes
+through `KickwatchApp.shutdown`, which awaits `monitor.stop()` so that pending writes are flushed.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
 
         from kickwatch.context import open_context
         from kickwatch.domain.errors import KickwatchError
-        from kickwatch.monitor.monitor import build_monitor
+        from kickwatch.monitor.shared import desktop_monitor
         from kickwatch.platform.notifier import notifier_for_platform
         from kickwatch.ui.app import KickwatchApp
         from kickwatch.ui.avatars import AvatarCache, AvatarPolicy
@@ -80,9 +80,16 @@ def run(args: argparse.Namespace) -> int:
             print(f"kickwatch: error: {exc}", file=sys.stderr)
             return 1
         http = httpx.AsyncClient(timeout=httpx.Timeout(10.0), follow_redirects=False)
+        try:
+            monitor = desktop_monitor(ctx, http)  # in shared mode one that never calls Kick
+        except KickwatchError as exc:
+            print(f"kickwatch: error: {exc}", file=sys.stderr)
+            await http.aclose()
+            ctx.close()
+            return 1
         app = KickwatchApp(
             ctx,
-            build_monitor(ctx, http),
+            monitor,
             notifier_for_platform("kickwatch", app_icon),
             tray_available=tray is not None,
             tray=tray,

@@ -120,6 +120,8 @@ class TrayViewModel:
         self.database_problem: str | None = None
         self.fatal_error: str | None = None
         self.paused_until: datetime | None = None
+        # What the monitor's link reaches: Kick, or in the shared mode the database it follows.
+        self.link = "Kick"
 
     def set_source(
         self,
@@ -214,8 +216,8 @@ class TrayViewModel:
         if not self.status_unknown():
             return "Nobody is live right now."
         if self.last_check is None:
-            return "Status unknown: Kick has not been checked successfully yet."
-        return "Status unknown while Kick is unreachable."
+            return f"Status unknown: {self.link} has not been checked successfully yet."
+        return f"Status unknown while {self.link} is unreachable."
 
     def status_line(self, now: datetime) -> str:
         """The connection state in words: how long a problem has lasted, when the next try is."""
@@ -224,7 +226,8 @@ class TrayViewModel:
         state = self.connection_state
         if state in DEGRADED_STATES:
             unreachable = state is ConnectionState.RECONNECTING
-            words = "Kick unreachable" if unreachable else "Rate-limited by Kick"
+            link = self.link[:1].upper() + self.link[1:]
+            words = f"{link} unreachable" if unreachable else "Rate-limited by Kick"
             if self.connection_since is not None:
                 words += f" since {format_moment(self.connection_since, now, self.zone)}"
             if self.retry_at is not None:
@@ -232,7 +235,7 @@ class TrayViewModel:
                 words += f", retrying in {format_countdown(left)}" if left > 0 else ", retrying now"
             return words
         words = {
-            ConnectionState.CONNECTING: "Connecting to Kick…",
+            ConnectionState.CONNECTING: f"Connecting to {self.link}…",
             ConnectionState.CONNECTED: "Connected",
             ConnectionState.STOPPED: "Stopped",
             ConnectionState.CLOSED: "Closed",

@@ -12,6 +12,7 @@ from typing import Any
 
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QFormLayout,
     QLabel,
     QLineEdit,
@@ -29,7 +30,9 @@ ERROR_STYLE = "color: #c0392b;"
 class SettingField:
     """One setting: its key, its widget, its inline message."""
 
-    def __init__(self, key: str, label: str, widget: QLineEdit | QCheckBox, hint: str = "") -> None:
+    def __init__(
+        self, key: str, label: str, widget: QLineEdit | QCheckBox | QComboBox, hint: str = ""
+    ) -> None:
         self.key = key
         self.label = label
         self.widget = widget
@@ -43,6 +46,8 @@ class SettingField:
             widget.setToolTip(hint)
         if isinstance(widget, QLineEdit):
             widget.textChanged.connect(lambda _text: self.validate())
+        elif isinstance(widget, QComboBox):
+            widget.currentIndexChanged.connect(lambda _index: self.validate())
         else:
             widget.toggled.connect(lambda _on: self.validate())
 
@@ -54,6 +59,8 @@ class SettingField:
         """The value as the text `Settings` parses."""
         if isinstance(self.widget, QCheckBox):
             return "true" if self.widget.isChecked() else "false"
+        if isinstance(self.widget, QComboBox):
+            return str(self.widget.currentData())
         return self.widget.text()
 
     def load(self, value: Any) -> None:
@@ -61,6 +68,8 @@ class SettingField:
         text = format_value(value)
         if isinstance(self.widget, QCheckBox):
             self.widget.setChecked(text == "true")
+        elif isinstance(self.widget, QComboBox):
+            self.widget.setCurrentIndex(max(0, self.widget.findData(text)))
         else:
             self.widget.setText(text)
         self.loaded = self.text()
@@ -109,6 +118,16 @@ class SettingsForm(QWidget):
         box.setObjectName(key)
         self._add(SettingField(key, label, box, hint), "")
         return box
+
+    def add_combo(self, key: str, label: str, choices: dict[str, str], hint: str = "") -> QComboBox:
+        """A drop-down for `key`: each choice's stored value and the words shown for it."""
+        combo = QComboBox()
+        combo.setObjectName(key)
+        for value, words in choices.items():
+            combo.addItem(words, value)
+        combo.view().setAccessibleName(f"{label} choices")  # the drop-down's own list
+        self._add(SettingField(key, label, combo, hint), label)
+        return combo
 
     def _add(self, field: SettingField, label: str) -> None:
         self.fields[field.key] = field

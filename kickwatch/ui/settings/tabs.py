@@ -2,7 +2,8 @@
 
 Each is a `SettingsForm` of fields bound to `system.*`, `auth.*`, `database.*` and
 `monitoring.*` keys; the Account tab adds the connection test and where the master key is kept,
-the Advanced tab the database in use (and where its URL comes from), the endpoint each
+the Advanced tab the database in use (and where its URL comes from), the monitoring mode
+(this computer watches Kick, or it follows a shared PostgreSQL database), the endpoint each
 connection really uses (an environment variable wins over the setting), and start at login
 (through the `Autostart` interface). Settings read only when kickwatch starts say so.
 """
@@ -28,6 +29,14 @@ ENDPOINTS = {
     "monitoring.auth_url": "Token URL",
     "monitoring.web_url": "kick.com URL",
 }
+MONITORING_MODES = {
+    "local": "This computer watches Kick",
+    "shared": "Follow a shared PostgreSQL database (workers watch Kick)",
+}
+MODE_HINT = (
+    "Shared: kickwatch run workers watch Kick and fill this PostgreSQL database; this desktop "
+    "only listens to what they store and never connects to Kick."
+)
 DATABASE_SOURCES = {
     "--db": "from the --db option",
     "KICKWATCH_DB": "from the KICKWATCH_DB environment variable",
@@ -135,7 +144,8 @@ class AccountTab(SettingsForm):
 
 
 class AdvancedTab(SettingsForm):
-    """Database in use, retention, endpoints in force, reconciliation interval, start at login.
+    """Database in use, retention, reconciliation interval, monitoring mode, endpoints in force,
+    start at login.
 
     `database_source` says where the database URL came from (`--db`, `KICKWATCH_DB`,
     `default`); `environ` is where the `KICKWATCH_*_URL` overrides are read (the process
@@ -170,6 +180,9 @@ class AdvancedTab(SettingsForm):
         self.form.addRow(restart)
         self.add_line("database.retention_days", "Keep history (days)", RESTART_NOTE)
         self.add_line("monitoring.reconcile_interval", "Check every (seconds)", RESTART_NOTE)
+        self.add_combo(
+            "monitoring.mode", "Monitoring mode", MONITORING_MODES, f"{MODE_HINT} {RESTART_NOTE}"
+        )
         defaults = Endpoints()
         self.in_force: dict[str, QLabel] = {}
         for key, label in ENDPOINTS.items():
