@@ -101,6 +101,18 @@ def _keyring_backends() -> str:
     return f"{len(points)} backends load; viable here: {viable or 'none'}"
 
 
+def _apprise() -> str:
+    # Apprise lists its plugins folder to find its services: without the files there it knows none.
+    from kickwatch.alerts.apprise_io import check_url, known_schemes
+
+    schemes = known_schemes()
+    missing = {"discord", "ntfy", "tgram", "json", "mailto"} - schemes
+    if missing:
+        raise RuntimeError(f"Apprise services missing: {sorted(missing)} of {len(schemes)}")
+    check_url("json://127.0.0.1:9/selftest")
+    return f"{len(schemes)} URL schemes, json:// accepted"
+
+
 def run_selftest() -> int:
     """Run every check; the number of failures is the exit status."""
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
@@ -112,6 +124,7 @@ def run_selftest() -> int:
         ("secret service", _imports("secretstorage", "jeepney", "jeepney.io.blocking")),
         ("notifier", _imports("desktop_notifier", "desktop_notifier.backends.dbus", "dbus_fast")),
         ("asyncio glue", _imports("qasync", "websockets.asyncio.client", "httpx", "peewee")),
+        ("alert targets (Apprise)", _apprise),
     ]
     failures = sum(not _check(name, action) for name, action in checks)
     print("bundle self-test:", "passed" if not failures else f"{failures} failed")
