@@ -1,8 +1,9 @@
 """`kickwatch doctor`: is the database reachable and current, where is the key, which paths.
 
 Every problem is one `FAIL` (or `warn`) line and the checks go on: a file that is not a
-kickwatch database, a read-only database, a locked one. Doctor changes nothing: the database is
-opened read-only when it cannot be written, and the master key is only looked for, never made.
+kickwatch database, a read-only database, a locked one. On PostgreSQL it says which `kickwatch
+run` worker holds how many streamers. Doctor changes nothing: the database is opened read-only
+when it cannot be written, and the master key is only looked for, never made.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ import peewee
 from kickwatch import __version__
 from kickwatch.context import Context, open_context
 from kickwatch.domain.errors import KickwatchError
+from kickwatch.domain.records import iso
 from kickwatch.paths import Paths
+from kickwatch.store.leases import DatabaseClock, overview
 from kickwatch.store.schema import SCHEMA_VERSION
 from kickwatch.store.secrets import ENV_MASTER_KEY, KeyLocation, KeySource, locate_master_key
 
@@ -113,6 +116,7 @@ def _check_database(ctx: Context) -> bool:
             )
         else:
             _line("quarantine", "ok", "no changes set aside")
+        _check_workers(ctx)
     except KickwatchError as exc:
         _line("database", "FAIL", str(exc))
         return False
@@ -147,6 +151,35 @@ def _check_targets(ctx: Context) -> None:
         if problem and state.last_error:
             text += f" (last error: {state.last_error})"
         _line("target", "warn" if problem else "ok", text)
+
+
+def _check_workers(ctx: Context) -> None:
+    """Which `kickwatch run` worker holds how many streamers (PostgreSQL), one line each."""
+    database = ctx.database
+    if database.dialect != "postgresql":
+        _line("workers", "ok", "SQLite: no leases, a monitor watches every active streamer")
+        return
+    seen = overview(database, DatabaseClock(database, ctx.clock))
+    held = seen.active - seen.unheld
+    if not seen.workers:
+        _line("workers", "ok", f"no kickwatch run worker is running ({seen.active} active)")
+    elif seen.unheld:
+        _line(
+            "workers",
+            "warn",
+            f"{len(seen.workers)} live; {seen.unheld} of {seen.active} active streamers held by "
+            "no live worker (taken over at the next lease round)",
+        )
+    else:
+        _line("workers", "ok", f"{len(seen.workers)} live; all {held} active streamers held")
+    for worker in seen.workers:
+        age = max(0.0, (seen.at - worker.heartbeat_at).total_seconds())
+        _line(
+            "worker",
+            "ok",
+            f"{worker.worker_id} holds {worker.held} (heartbeat {age:.0f} s ago, "
+            f"running since {iso(worker.started_at)})",
+        )
 
 
 def _check_key(location: KeyLocation) -> bool:

@@ -98,9 +98,17 @@ class LinePrinter:
         return f"{when}  {name} went offline"
 
 
-async def monitor_until_stopped(db_url: str | None, json_lines: bool, out: TextIO) -> int:
-    """Run the monitor until SIGINT/SIGTERM (exit 0) or a fatal connection error (exit 1)."""
+async def monitor_until_stopped(
+    db_url: str | None, json_lines: bool, out: TextIO, worker_name: str | None = None
+) -> int:
+    """Run the monitor until SIGINT/SIGTERM (exit 0) or a fatal connection error (exit 1);
+    on PostgreSQL as a lease worker called `worker_name` (default: see `worker_name`)."""
     ctx = open_context(db_url)
+    try:
+        leases = build_lease_keeper(ctx, name=worker_name)
+    except BaseException:
+        ctx.close()
+        raise
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -118,10 +126,11 @@ async def monitor_until_stopped(db_url: str | None, json_lines: bool, out: TextI
     try:
         async with new_http_client() as http:
             # On PostgreSQL a worker shares the streamers with the others through leases.
-            monitor = build_monitor(ctx, http, leases=build_lease_keeper(ctx))
+            monitor = build_monitor(ctx, http, leases=leases)
             monitor.bus.subscribe(LinePrinter(out, json_lines))
             monitor.bus.subscribe(on_event)
             await monitor.start()
+            ctx.database.release()  # the loop's thread reads no more: its connection may serve
             ctx.database.release()  # the loop's thread is done reading: back to the pool
             alerts = await AlertService.started(
                 ctx, monitor.bus, monitor.write, on_health=health_printer(out, json_lines)
@@ -141,6 +150,6 @@ async def monitor_until_stopped(db_url: str | None, json_lines: bool, out: TextI
     return 0
 
 
-def run(db_url: str | None, json_lines: bool) -> int:
+def run(db_url: str | None, json_lines: bool, worker_name: str | None = None) -> int:
     """Entry of `kickwatch run`."""
-    return asyncio.run(monitor_until_stopped(db_url, json_lines, sys.stdout))
+    return asyncio.run(monitor_until_stopped(db_url, json_lines, sys.stdout, worker_name))

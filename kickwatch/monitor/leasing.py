@@ -70,9 +70,19 @@ class LeaseChange:
 OnLeasesChanged = Callable[[LeaseChange], Awaitable[None]]
 
 
-def make_worker_id(environ: Mapping[str, str], setting: str = "") -> str:
-    """`name:pid:random`: the name from KICKWATCH_WORKER_NAME, else the setting, else the host."""
-    name = environ.get(ENV_WORKER_NAME, "").strip() or setting.strip() or socket.gethostname()
+def worker_name(environ: Mapping[str, str], setting: str = "", given: str | None = None) -> str:
+    """The name a worker goes by: `given` (`run --worker-name`), else KICKWATCH_WORKER_NAME, else
+    the `monitoring.worker_name` setting, else the host name."""
+    return (
+        (given or "").strip()
+        or environ.get(ENV_WORKER_NAME, "").strip()
+        or setting.strip()
+        or socket.gethostname()
+    )
+
+
+def make_worker_id(name: str) -> str:
+    """`name:pid:random`: unique even for two workers of one name on one machine."""
     return f"{name}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
@@ -161,15 +171,22 @@ class LeaseKeeper:
 
 
 def build_lease_keeper(
-    ctx: Context, options: LeaseOptions | None = None, clock: Clock | None = None
+    ctx: Context,
+    options: LeaseOptions | None = None,
+    clock: Clock | None = None,
+    *,
+    name: str | None = None,
 ) -> LeaseKeeper | None:
     """A keeper for a `kickwatch run` worker on PostgreSQL; None on SQLite (no leases there).
 
-    Timestamps come from the PostgreSQL server's clock unless `clock` is given (tests)."""
+    The worker's name is `name`, else as `worker_name` finds it, and must follow the rule of the
+    `monitoring.worker_name` setting (ValidationError). Timestamps come from the PostgreSQL
+    server's clock unless `clock` is given (tests)."""
     if ctx.database.dialect != "postgresql":
         return None
     options = options or LeaseOptions(float(ctx.settings.get("monitoring.lease_seconds")))
-    worker_id = make_worker_id(ctx.environ, str(ctx.settings.get("monitoring.worker_name")))
+    chosen = worker_name(ctx.environ, str(ctx.settings.get("monitoring.worker_name")), name)
+    worker_id = make_worker_id(ctx.settings.validate("monitoring.worker_name", chosen))
     stamps = clock or DatabaseClock(ctx.database, ctx.clock)
     store = LeaseStore(ctx.database, worker_id, options.valid_for, stamps)
     return LeaseKeeper(store, options, ctx.clock)

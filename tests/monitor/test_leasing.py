@@ -9,6 +9,8 @@ import asyncio
 import io
 import json
 import os
+import socket
+import threading
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from pathlib import Path
@@ -17,6 +19,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
+from kickwatch.domain.errors import ValidationError
 from kickwatch.domain.status import EventType
 from kickwatch.monitor import events as ev
 from kickwatch.monitor.headless import LinePrinter
@@ -27,6 +30,7 @@ from kickwatch.monitor.leasing import (
     LeaseOptions,
     build_lease_keeper,
     make_worker_id,
+    worker_name,
 )
 from kickwatch.monitor.monitor import build_monitor
 from kickwatch.store import Repository, open_database
@@ -63,6 +67,14 @@ async def make_worker(fake_kick: FakeKick, tmp_path: Path) -> AsyncIterator[Make
         if harness.monitor.connection_state is not ev.ConnectionState.CLOSED:  # not stopped yet
             await harness.monitor.stop()
         await harness.http.aclose()
+    # Two contexts in one process share the models' database binding, so a monitor's threads
+    # may hold connections of the other's pool: close the pools once those threads are gone.
+    await wait_for(
+        lambda: not [t for t in threading.enumerate() if t.name.startswith("kickwatch-")],
+        5,
+        what="the monitors' threads ended",
+    )
+    for harness in made:
         harness.ctx.close()
 
 
@@ -227,12 +239,28 @@ async def test_on_sqlite_nothing_leases_and_one_monitor_watches_every_streamer(
     assert rows.fetchone()[0] == 0
 
 
-def test_a_worker_id_is_name_pid_and_random_with_the_environment_over_the_setting() -> None:
-    named = make_worker_id({ENV_WORKER_NAME: "eu-1"}, "fleet")
-    name, pid, token = named.split(":")
+def test_a_worker_is_named_by_option_then_environment_then_setting_then_host() -> None:
+    environ = {ENV_WORKER_NAME: "eu-1"}
+    assert worker_name(environ, "fleet", "cli-name") == "cli-name"
+    assert worker_name(environ, "fleet") == "eu-1"
+    assert worker_name({}, "fleet") == "fleet"
+    assert worker_name({}, "") == socket.gethostname()
+    name, pid, token = make_worker_id("eu-1").split(":")
     assert (name, pid) == ("eu-1", str(os.getpid())) and len(token) == 6
-    assert make_worker_id({}, "fleet").startswith("fleet:")
-    assert make_worker_id({}, "") != make_worker_id({}, "")  # two workers never share an id
+    assert make_worker_id("eu-1") != make_worker_id("eu-1")  # two workers never share an id
+
+
+async def test_a_bad_worker_name_is_refused_by_the_setting_rule(
+    fake_kick: FakeKick, pg_url: str, tmp_path: Path
+) -> None:
+    ctx = open_test_context(pg_url, tmp_path, fake_kick, credentials=False)
+    try:
+        with pytest.raises(ValidationError, match=r"monitoring\.worker_name: must be up to 63"):
+            build_lease_keeper(ctx, name="no spaces: please")
+        keeper = build_lease_keeper(ctx, name="eu-1")
+        assert keeper is not None and keeper.worker_id.startswith("eu-1:")
+    finally:
+        ctx.close()
 
 
 def test_run_prints_a_leases_line_saying_which_worker_holds_what() -> None:
