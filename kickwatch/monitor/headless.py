@@ -130,7 +130,6 @@ async def monitor_until_stopped(
             monitor.bus.subscribe(LinePrinter(out, json_lines))
             monitor.bus.subscribe(on_event)
             await monitor.start()
-            ctx.database.release()  # the loop's thread reads no more: its connection may serve
             ctx.database.release()  # the loop's thread is done reading: back to the pool
             alerts = await AlertService.started(
                 ctx, monitor.bus, monitor.write, on_health=health_printer(out, json_lines)
