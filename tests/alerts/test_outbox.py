@@ -12,8 +12,9 @@ import pytest
 from kickwatch.alerts.dispatcher import DispatcherOptions
 from kickwatch.alerts.message import AlertKind, AlertMessage
 from kickwatch.alerts.targets import Outbox, TargetStore
+from kickwatch.context import open_context
 from kickwatch.domain.status import EventType
-from tests.alerts.helpers import Alerts, open_store, wait_until
+from tests.alerts.helpers import MASTER_KEY, Alerts, NoKeyring, open_store, wait_until
 from tests.alerts.receiver import Receiver
 from tests.clock import ManualClock
 
@@ -27,9 +28,16 @@ def receiver() -> Iterator[Receiver]:
     server.down()
 
 
-def test_a_change_is_queued_once_per_target_and_claimed_by_one_process(tmp_path: Path) -> None:
+def test_a_change_is_queued_once_per_target_and_claimed_by_one_process(
+    db_url: str, tmp_path: Path
+) -> None:
     clock = ManualClock()
-    ctx = open_store(tmp_path / "kickwatch.db", clock)
+    ctx = open_context(
+        db_url,
+        environ={"KICKWATCH_HOME": str(tmp_path), "KICKWATCH_MASTER_KEY": MASTER_KEY},
+        clock=clock,
+        keyring_module=NoKeyring(),
+    )
     try:
         target = TargetStore(ctx.database, ctx.secrets, clock).add("ntfy://topic-one")
         outbox = Outbox(ctx.database, clock)
