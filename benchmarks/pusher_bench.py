@@ -18,6 +18,7 @@ them. `smoke` is the short version CI runs: kickwatch and the floor against the 
 from __future__ import annotations
 
 import contextlib
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -104,7 +105,7 @@ class Collector:
         except BenchmarkError as exc:
             if self.strict:
                 raise
-            print(f"  {what} failed: {str(exc).splitlines()[0]}", flush=True)
+            print(f"{what} failed: {exc}", file=sys.stderr, flush=True)
             for group, name, subject, unit, higher in keys:
                 self._meta.setdefault((group, name, subject), (unit, higher))
                 self._values.setdefault((group, name, subject), [])

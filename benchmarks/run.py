@@ -2,13 +2,13 @@
 
     .venv/bin/python benchmarks/run.py [--repeats 3] [--quick] [--smoke] [--suite NAME ...]
 
-It installs what the suites run under Node (soketi and pusher-js: `npm ci` in
-`benchmarks/node` when its `node_modules` is missing), runs each suite `--repeats` times, prints
-one table (medians, the spread of the runs, and ratios to the floor and to pusher-js measured in
-the same run) headed by the machine, and writes the measures as JSON under `benchmarks/results/`
-(or `--output`). `--quick` runs smaller versions; `--smoke` is the ~10-second check CI runs:
-only the Python parts (kickwatch's client and the floor against the Python frame blaster), then
-it checks that the table printed and the JSON was written.
+It installs what the suites need when it is missing (the `bench` extra of pyproject.toml, i.e.
+pysher and orjson, with pip; soketi and pusher-js with `npm ci` in `benchmarks/node`), runs each
+suite `--repeats` times, prints one table (medians, the spread of the runs, and ratios to the
+floor and to pusher-js measured in the same run) headed by the machine, and writes the measures
+as JSON under `benchmarks/results/` (or `--output`). `--quick` runs smaller versions; `--smoke`
+is the ~10-second check CI runs: only the Python parts (kickwatch's client and the floor against
+the Python frame blaster), then it checks that the table printed and the JSON was written.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import importlib.metadata
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -62,6 +63,25 @@ def ensure_node_packages() -> None:
     )
     if result.returncode != 0:
         raise BenchmarkError(f"npm ci failed:\n{result.stderr[-3000:]}")
+
+
+def ensure_python_packages() -> None:
+    """The `bench` extra of pyproject.toml (pysher, orjson), installed with pip when missing."""
+    import tomllib
+
+    wanted = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    requirements = wanted["optional-dependencies"]["bench"]
+    names = [re.split(r"[<>=!~\[ ]", r, maxsplit=1)[0] for r in requirements]
+    if all(_version(name) != "not installed" for name in names):
+        return
+    log(f"installing {', '.join(requirements)} (pip)")
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", *requirements],
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        raise BenchmarkError(f"pip install failed:\n{result.stderr[-3000:]}")
 
 
 def _version(package: str) -> str:
@@ -116,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
             measures = pusher_bench.measure(1, quick=True, smoke=True, log=log)
         else:
             runs = args.repeats
+            ensure_python_packages()
             ensure_node_packages()
             measures = []
             for name in args.suite or SUITES:

@@ -266,8 +266,8 @@ async def play(args: argparse.Namespace) -> None:
     try:
         await _until(runner.all_confirmed, stdin_closed, args.timeout)
         say({"subscribed": args.channels, "seconds": runner.confirmed_at - started})
-        if args.scenario == "receive" and poller is not None:
-            poller.cancel()  # nothing but the client runs while events arrive
+        if args.scenario in ("receive", "idle") and poller is not None:
+            poller.cancel()  # nothing but the client runs while measured
         cpu_before = cpu_seconds()
         say({"ready": True})
         if args.scenario == "receive":
