@@ -16,7 +16,8 @@ def test_importing_every_alert_module_loads_no_qt() -> None:
         "import importlib, sys\n"
         f"for name in {modules!r}:\n"
         "    importlib.import_module(name)\n"
-        "loaded = sorted(m for m in sys.modules if m.startswith(('PySide6', 'shiboken6', 'qasync')))\n"
+        "qt = ('PySide6', 'shiboken6', 'qasync')\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith(qt))\n"
         "assert not loaded, loaded\n"
         "print(len(" + repr(modules) + "))\n"
     )
