@@ -337,10 +337,11 @@ def test_five_thousand_streamers_load_fast(
         type(s)(**{**{f: getattr(s, f) for f in s.__slots__}, "username": f"u{i:05d}"})
         for i, s in enumerate(many)
     ]
-    started = time.perf_counter()
+    # CPU time of this (the GUI) thread: a loaded machine stretches wall time, not this.
+    started = time.thread_time()
     dialog.streamers.set_streamers(many)
     dialog.streamers.filter.setText("u0499")
-    elapsed = time.perf_counter() - started
+    elapsed = time.thread_time() - started
     assert dialog.streamers.proxy.rowCount() == 10
     assert elapsed < 1.0
 
