@@ -2,7 +2,10 @@
 classify close codes and turn channel events into `StreamEvent`s.
 
 Everything here is pure and tolerant: `data` may be a JSON string (Kick's usual form), an object,
-or absent; unknown events are passed through as `ChannelEvent`s for the caller to ignore. Frames
+or absent; unknown events are passed through as `ChannelEvent`s for the caller to ignore, or,
+when the caller names the events it `watched`, returned as `UNWATCHED` without decoding their
+`data` at all (`announces_stream_change` names those `to_stream_event` reads). Each layer of a
+frame is decoded once (the frame, then the `data` string inside it), by `bounded_json`. Frames
 that are not UTF-8 JSON objects, are truncated, nest deeper than `bounded_json.MAX_DEPTH` or
 exceed `MAX_FRAME_BYTES` raise `MalformedFrame`, and nothing else ever escapes `parse_frame` or
 `to_stream_event`. Numbers are read strictly (`numeric`); text that reaches a `StreamEvent`
@@ -12,6 +15,7 @@ exceed `MAX_FRAME_BYTES` raise `MalformedFrame`, and nothing else ever escapes `
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -35,6 +39,8 @@ STOP_STREAM_BROADCAST = "App\\Events\\StopStreamBroadcast"
 LIVESTREAM_UPDATED = "App\\Events\\LivestreamUpdated"
 
 _CHANNEL_PREFIXES = ("channel.", "channel_")
+_STREAM_CHANGE_NAMES = frozenset({"StreamerIsLive", "StopStreamBroadcast", "LivestreamUpdated"})
+_STREAM_CHANGE_EVENTS = frozenset({STREAMER_IS_LIVE, STOP_STREAM_BROADCAST, LIVESTREAM_UPDATED})
 
 
 class MalformedFrame(ValueError):
@@ -75,9 +81,10 @@ class PusherError:
     message: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ChannelEvent:
-    """Any other event; `data` is the decoded payload, `raw` the decoded frame."""
+    """Any other event; `data` is the decoded payload, `raw` the decoded frame (with `data`
+    decoded too). Not frozen, for speed (one is made per pushed frame): treat it as read-only."""
 
     event: str
     channel: str | None
@@ -85,7 +92,22 @@ class ChannelEvent:
     raw: dict[str, Any] = field(default_factory=dict)
 
 
-Frame = ConnectionEstablished | SubscriptionSucceeded | Ping | Pong | PusherError | ChannelEvent
+@dataclass(frozen=True, slots=True)
+class Unwatched:
+    """A channel event of a name the caller does not watch; its `data` was not decoded."""
+
+
+UNWATCHED = Unwatched()
+
+Frame = (
+    ConnectionEstablished
+    | SubscriptionSucceeded
+    | Ping
+    | Pong
+    | PusherError
+    | ChannelEvent
+    | Unwatched
+)
 
 
 class CloseAction(StrEnum):
@@ -115,13 +137,39 @@ def is_informational(code: int | None) -> bool:
     return code is not None and 4300 <= code <= 4399
 
 
-def parse_frame(text: str | bytes) -> Frame:
+def close_reason(code: int | None, reason: str) -> str:
+    """Words for the user about a WebSocket close `code` (None: the connection dropped)."""
+    if code is None:
+        return "the connection to Kick's Pusher dropped"
+    if classify_close(code) is CloseAction.FATAL:
+        return error_reason(code, reason)
+    return f"Pusher closed the connection ({code}{': ' + reason if reason else ''})"
+
+
+def error_reason(code: int, message: str) -> str:
+    """Words for the user about a `pusher:error` or close `code` that ends a connection."""
+    if code == 4001:
+        return (
+            "Kick rejected the Pusher app key (4001): "
+            "set KICKWATCH_PUSHER_URL/monitoring.pusher_url to the current key"
+        )
+    if code == 4004:
+        return "Pusher refused: over its connection quota (4004); try again later"
+    if classify_close(code) is CloseAction.FATAL:
+        return f"Pusher refused the connection ({code}: {message or 'no reason given'})"
+    return f"Pusher closed the connection ({code}{': ' + message if message else ''})"
+
+
+def parse_frame(text: str | bytes, *, watched: Callable[[str], bool] | None = None) -> Frame:
     """Parse one Pusher frame (text, or the UTF-8 bytes of one); raises `MalformedFrame` for
-    anything that is not one, and nothing else."""
+    anything that is not one, and nothing else.
+
+    With `watched`, a channel event whose name it refuses is `UNWATCHED`: its `data` is not
+    decoded (nor checked)."""
     if _byte_length_exceeds(text, MAX_FRAME_BYTES):
         raise MalformedFrame(f"frame of more than {MAX_FRAME_BYTES} bytes")
     try:
-        frame = bounded_json.loads(text)
+        frame, screened = bounded_json.loads_screened(text)
     except bounded_json.JsonError as exc:
         raise MalformedFrame(str(exc)) from None
     if not isinstance(frame, dict):
@@ -131,17 +179,31 @@ def parse_frame(text: str | bytes) -> Frame:
         raise MalformedFrame("no event name")
     channel = frame.get("channel")
     channel = channel if isinstance(channel, str) else None
+    if event.startswith("pusher"):
+        pusher_frame = _pusher_frame(event, channel, frame, screened)
+        if pusher_frame is not None:
+            return pusher_frame
+    if watched is not None and not watched(event):
+        return UNWATCHED
+    data = _decode_data(frame.get("data"), screened)
+    frame["data"] = data  # the decoded frame is ours: `raw` is it, with `data` decoded
+    return ChannelEvent(event, channel, data, frame)
 
-    if event == "pusher:ping":
-        return Ping()
-    if event == "pusher:pong":
-        return Pong()
+
+def _pusher_frame(
+    event: str, channel: str | None, frame: dict[str, Any], screened: bool
+) -> Frame | None:
+    """The frame of a `pusher:*` event this client handles, else None (a channel event)."""
     if event == "pusher_internal:subscription_succeeded":
         if channel is None:
             raise MalformedFrame("subscription_succeeded without a channel")
         return SubscriptionSucceeded(channel)
-    data = _decode_data(frame.get("data"))
+    if event == "pusher:ping":
+        return Ping()
+    if event == "pusher:pong":
+        return Pong()
     if event == "pusher:connection_established":
+        data = _decode_data(frame.get("data"), screened)
         socket_id = data.get("socket_id")
         if isinstance(socket_id, int) and not isinstance(socket_id, bool):
             socket_id = str(socket_id)
@@ -150,11 +212,18 @@ def parse_frame(text: str | bytes) -> Frame:
         timeout = as_seconds(data.get("activity_timeout"), MAX_ACTIVITY_TIMEOUT)
         return ConnectionEstablished(storable_text(socket_id, MAX_NAME), timeout)
     if event == "pusher:error":
+        data = _decode_data(frame.get("data"), screened)
         message = optional_text(data.get("message"), MAX_ERROR_MESSAGE) or ""
         return PusherError(as_int(data.get("code"), 0, MAX_CLOSE_CODE), message)
-    decoded = dict(frame)
-    decoded["data"] = data
-    return ChannelEvent(event=event, channel=channel, data=data, raw=decoded)
+    return None
+
+
+def announces_stream_change(event: str) -> bool:
+    """Whether `to_stream_event` can make a `StreamEvent` of a channel event of this name (the
+    `watched` of a client that wants nothing else)."""
+    if event in _STREAM_CHANGE_EVENTS:  # Kick's own names: no need to split
+        return True
+    return event.rpartition("\\")[2] in _STREAM_CHANGE_NAMES
 
 
 def _byte_length_exceeds(text: str | bytes, limit: int) -> bool:
@@ -166,15 +235,16 @@ def _byte_length_exceeds(text: str | bytes, limit: int) -> bool:
     return len(text.encode("utf-8", "surrogatepass")) > limit
 
 
-def _decode_data(value: Any) -> dict[str, Any]:
-    """`data` as an object: Kick sends a JSON string, some servers an object, some nothing."""
+def _decode_data(value: Any, screened: bool) -> dict[str, Any]:
+    """`data` as an object: Kick sends a JSON string, some servers an object, some nothing.
+    `screened`: the frame's text was checked for what the decoder of a string must check."""
     if value is None:
         return {}
     if isinstance(value, str):
         if not value.strip():
             return {}
         try:
-            value = bounded_json.loads(value)
+            value = bounded_json.loads(value, screened=screened)
         except bounded_json.JsonError as exc:
             raise MalformedFrame(f"data is a string that is not JSON ({exc})") from None
     if not isinstance(value, dict):
@@ -222,7 +292,7 @@ def channel_id_of(name: str | None) -> int | None:
 
 def to_stream_event(ev: ChannelEvent, received_at: datetime) -> StreamEvent | None:
     """The start or end of a broadcast that a channel event announces, or None for others."""
-    name = ev.event.rsplit("\\", 1)[-1]
+    name = ev.event.rpartition("\\")[2]
     livestream = ev.data.get("livestream")
     if not isinstance(livestream, dict):
         return None

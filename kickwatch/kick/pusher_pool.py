@@ -3,8 +3,10 @@
 `PusherPool` keeps at most `max_channels_per_connection` channels on each `PusherConnection`,
 keeps a channel on the connection it was first given to (so a change never resubscribes
 channels that did not change), opens connections as channels are added and closes emptied ones
-(always keeping one). It folds the connections' states into one state for the monitor and
-forwards every `on_connected`, so the monitor reconciles after any connection's (re)connect.
+(always keeping one). Its connections share one `ReconnectGate`: when the server goes away, one
+connection at a time probes it, and all reconnect at once when a probe gets through. It folds
+the connections' states into one state for the monitor and forwards every `on_connected`, so the
+monitor reconciles after any connection's (re)connect.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import itertools
 import logging
 from collections.abc import Iterable
 
-from kickwatch.domain.clock import Clock
+from kickwatch.domain.clock import Clock, SystemClock
 from kickwatch.kick.pusher import (
     OnConnected,
     OnEvent,
@@ -53,13 +55,15 @@ class PusherPool:
         self._on_event = on_event
         self._on_state = on_state
         self._on_connected = on_connected
-        self._options = options
-        self._clock = clock
+        self._options = options or PusherOptions()
+        self._clock = clock or SystemClock()
+        self.gate = self._options.gate(self._clock)  # shared by every connection
         self._numbers = itertools.count()
         self._connections: dict[PusherConnection, set[int]] = {}
         self._started = False
         self._retiring: set[asyncio.Task[None]] = set()
         self._retired_malformed = 0  # frames skipped by connections that were closed since
+        self._retired_attempts = 0
         self._add_connection()
 
     @property
@@ -80,6 +84,16 @@ class PusherPool:
         )
 
     @property
+    def subscribed_count(self) -> int:
+        """How many channels are confirmed (a channel is on one connection only)."""
+        return sum(c.subscribed_count for c in self._connections)
+
+    @property
+    def attempts(self) -> int:
+        """Connection attempts made by all connections, retired ones included."""
+        return self._retired_attempts + sum(c.attempts for c in self._connections)
+
+    @property
     def malformed_frames(self) -> int:
         """Malformed frames skipped by all connections, retired ones included."""
         return self._retired_malformed + sum(c.malformed_frames for c in self._connections)
@@ -91,11 +105,15 @@ class PusherPool:
             assigned &= wanted
         placed = set(itertools.chain.from_iterable(self._connections.values()))
         limit = self.max_channels_per_connection
+        # The connections with room, oldest first; each is filled before the next.
+        room = iter([ids for ids in self._connections.values() if len(ids) < limit])
+        target = next(room, None)
         for channel_id in sorted(wanted - placed):
-            target = next((c for c, ids in self._connections.items() if len(ids) < limit), None)
+            while target is not None and len(target) >= limit:
+                target = next(room, None)
             if target is None:
-                target = self._add_connection()
-            self._connections[target].add(channel_id)
+                target = self._connections[self._add_connection()]
+            target.add(channel_id)
         for connection, assigned in list(self._connections.items()):
             if not assigned and len(self._connections) > 1:
                 self._retire(connection)
@@ -103,8 +121,9 @@ class PusherPool:
                 connection.set_channels(assigned)
 
     async def start(self) -> None:
-        """Start every connection."""
+        """Start every connection (a fresh start: the gate forgets failures and refusals)."""
         self._started = True
+        self.gate.reset()
         for connection in self._connections:
             connection.start_soon()
 
@@ -126,6 +145,7 @@ class PusherPool:
             options=self._options,
             clock=self._clock,
             name=f"{self.name}-{number}",
+            gate=self.gate,
         )
         self._connections[connection] = set()
         if self._started:
@@ -135,6 +155,7 @@ class PusherPool:
     def _retire(self, connection: PusherConnection) -> None:
         del self._connections[connection]
         self._retired_malformed += connection.malformed_frames
+        self._retired_attempts += connection.attempts
         if not connection.running:
             return
         task = asyncio.get_running_loop().create_task(
@@ -145,7 +166,7 @@ class PusherPool:
 
     def _update_state(self) -> None:
         states = [(c.state, c.detail) for c in self._connections]
-        state, detail = _fold(states, len(self.subscribed_channels))
+        state, detail = _fold(states, self.subscribed_count)
         retry_at = next(
             (c.retry_at for c in self._connections if (c.state, c.detail) == (state, detail)),
             None,

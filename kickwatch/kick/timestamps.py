@@ -26,6 +26,10 @@ _ISO_SHAPE = re.compile(
 )
 
 
+# StreamerIsLive's own form, which `datetime.fromisoformat` reads as it is.
+_PUSHER_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z")
+
+
 def parse_kick_time(value: object) -> datetime | None:
     """Return `value` as an aware UTC datetime, or None when it is not a timestamp Kick sends.
 
@@ -40,6 +44,8 @@ def parse_kick_time(value: object) -> datetime | None:
 
 
 def _parse(value: object) -> datetime | None:
+    if isinstance(value, str) and _PUSHER_TIME.fullmatch(value):
+        return datetime.fromisoformat(value)  # the commonest form, read as such: UTC already
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, datetime):

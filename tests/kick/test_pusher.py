@@ -15,7 +15,7 @@ import pytest_asyncio
 from kickwatch.domain.events import StreamEvent
 from kickwatch.domain.status import EventType
 from kickwatch.kick.backoff import Backoff
-from kickwatch.kick.protocol import MAX_FRAME_BYTES
+from kickwatch.kick.protocol import MAX_FRAME_BYTES, STREAMER_IS_LIVE
 from kickwatch.kick.pusher import SOCKET_MAX_BYTES, PusherConnection, PusherOptions
 from kickwatch.monitor.events import ConnectionState
 from tests.fakekick import FakeKick, wait_for
@@ -229,8 +229,8 @@ def deep_frame(depth: int) -> str:
 BAD_FRAMES: dict[str, tuple[bytes, str]] = {
     "not_utf8": (b'{"event":"App\\\\Events\\\\X","data":"\xff\xfe"}', "not UTF-8"),
     "too_deep": (deep_frame(100_000).encode(), "nested deeper than"),
-    "too_deep_data": (
-        json.dumps({"event": "App\\Events\\X", "data": "[" * 100_000}).encode(),
+    "too_deep_data": (  # the data of a watched event is decoded, and rejected
+        json.dumps({"event": STREAMER_IS_LIVE, "data": "[" * 100_000}).encode(),
         "nested deeper than",
     ),
     "oversized": (
