@@ -55,11 +55,11 @@ def to_streamer_record(row: Streamer) -> StreamerRecord:
     )
 
 
-def to_event_record(row: StatusEvent) -> StatusEventRecord:
-    """An immutable snapshot of a status event row (with its streamer's username)."""
+def to_event_record(row: StatusEvent, username: str | None = None) -> StatusEventRecord:
+    """An immutable snapshot of a status event row (with its streamer's username, looked up
+    unless given)."""
     streamer = row.__data__.get("streamer")
-    username = ""
-    if streamer is not None:
+    if username is None and streamer is not None:
         related = row.__rel__.get("streamer")
         if related is None:
             related = Streamer.get_or_none(Streamer.id == streamer)
@@ -67,7 +67,7 @@ def to_event_record(row: StatusEvent) -> StatusEventRecord:
     return StatusEventRecord(
         id=row.id,
         streamer_id=streamer,
-        streamer=username,
+        streamer=username or "",
         event_type=EventType(row.event_type),
         previous_status=Status(row.previous_status),
         new_status=Status(row.new_status),

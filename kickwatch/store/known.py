@@ -1,0 +1,228 @@
+"""What one batch knows of the stored state of its streamers, read in three set-wise queries.
+
+A batch needs, for every change, the streamer's row, whether Kick's event id is stored already,
+whether a row of the same broadcast is stored, and sometimes the streamer's newest row. Asked
+one change at a time that is a round trip or two per change; here it is read when the batch
+begins, inside its transaction and under its lock (the streamer rows `FOR UPDATE` in id order on
+PostgreSQL; the write lock of `BEGIN IMMEDIATE` on SQLite), so nothing another process commits
+can make it stale:
+
+- the streamers of the batch, one query;
+- which of the batch's Kick event ids are stored, one query;
+- per streamer, the events that could name a broadcast the batch will look for: those with one
+  of its livestream ids, or a start time within the tolerance of one of its start times (a
+  superset; the batch compares each candidate exactly), one query.
+
+The batch keeps this up to date with what it writes. Where it rebuilds a streamer's timeline
+(a late event, a stand-in replaced) it `forget`s that streamer, whose questions then go to the
+database again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from kickwatch.domain.records import StreamerRecord
+from kickwatch.domain.status import Status
+from kickwatch.store.database import Database
+from kickwatch.store.statements import (
+    STREAMER_COLUMNS,
+    Statements,
+    StoredEvent,
+    read_timestamp,
+    timestamp_writer,
+)
+from kickwatch.store.timeline import BROADCAST_TOLERANCE, Broadcast
+
+_TIMESTAMPS = frozenset(
+    {
+        "created_at",
+        "updated_at",
+        "last_seen_online",
+        "last_status_update",
+        "current_broadcast_started_at",
+    }
+)
+_FLAGS = frozenset({"is_active", "notify_on_start", "notify_on_end", "is_favorite", "is_muted"})
+_CONVERT = tuple(
+    (index, name)
+    for index, name in enumerate(STREAMER_COLUMNS)
+    if name in _TIMESTAMPS or name in _FLAGS or name == "status"
+)
+
+
+class StreamerState:
+    """A streamer's row as the batch changes it (the attributes are its columns)."""
+
+    __slots__ = STREAMER_COLUMNS
+
+    id: int
+    username: str
+    status: Status
+    created_at: datetime
+    updated_at: datetime
+    last_seen_online: datetime | None
+    last_status_update: datetime | None
+    current_broadcast_started_at: datetime | None
+    current_livestream_id: str | None
+    current_title: str | None
+    current_category: str | None
+    current_viewers: int | None
+
+    def __init__(self, row: tuple[Any, ...]) -> None:
+        values = list(row)
+        for index, name in _CONVERT:
+            value = values[index]
+            if name == "status":
+                values[index] = Status(value)
+            elif name in _FLAGS:
+                values[index] = bool(value)
+            else:
+                values[index] = read_timestamp(value)
+        for name, value in zip(STREAMER_COLUMNS, values, strict=True):
+            setattr(self, name, value)
+
+    def record(self) -> StreamerRecord:
+        """An immutable snapshot, as `to_streamer_record` makes of a model."""
+        return StreamerRecord(**{name: getattr(self, name) for name in STREAMER_COLUMNS})
+
+
+class Wanted:
+    """The broadcasts a batch may look for, per streamer: livestream ids and start times."""
+
+    def __init__(self) -> None:
+        self.livestream_ids: dict[int, set[str]] = {}
+        self.started: dict[int, tuple[datetime, datetime]] = {}  # lowest, highest
+
+    def add(self, streamer_id: int, broadcast: Broadcast) -> None:
+        if broadcast.livestream_id is not None:
+            self.livestream_ids.setdefault(streamer_id, set()).add(broadcast.livestream_id)
+        started = broadcast.started_at
+        if started is not None:
+            low, high = self.started.get(streamer_id, (started, started))
+            self.started[streamer_id] = (min(low, started), max(high, started))
+
+    def rows(self, dialect: str) -> list[list[Any]]:
+        """One parameter row per streamer: [id, [livestream ids], lowest, highest start]."""
+        write = timestamp_writer(dialect)
+        rows: list[list[Any]] = []
+        for streamer_id in sorted(set(self.livestream_ids) | set(self.started)):
+            bounds = self.started.get(streamer_id)
+            low = high = None
+            if bounds is not None:
+                low = _text(write(bounds[0] - BROADCAST_TOLERANCE))
+                high = _text(write(bounds[1] + BROADCAST_TOLERANCE))
+            ids = sorted(self.livestream_ids.get(streamer_id, ()))
+            rows.append([streamer_id, ids, low, high])
+        return rows
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else value.isoformat(sep=" ")
+
+
+class Known:
+    """The batch's knowledge of its streamers, their stored event ids and broadcasts."""
+
+    def __init__(self, database: Database, sql: Statements) -> None:
+        self._database = database
+        self._sql = sql
+        self.streamers: dict[int, StreamerState] = {}
+        self.event_ids: set[str] = set()
+        # Streamers whose candidates are complete; one that is absent asks the database.
+        self._candidates: dict[int, list[StoredEvent]] = {}
+        # A streamer's newest event (None: it has none) where known; absent: ask the database.
+        self._newest: dict[int, StoredEvent | None] = {}
+
+    def load_streamers(self, ids: Iterable[int]) -> None:
+        """Read (and on PostgreSQL lock, in id order) the streamers of the batch."""
+        wanted = sorted(set(ids))
+        if not wanted:
+            return
+        handle = self._database.handle
+        cursor = handle.execute_sql(self._sql.streamers, (self._sql.id_set(wanted),))
+        for row in cursor.fetchall():
+            state = StreamerState(row)
+            self.streamers[state.id] = state
+
+    def load_event_ids(self, keys: Iterable[str]) -> None:
+        """Read which of these Kick event ids are stored already."""
+        wanted = sorted(set(keys))
+        if not wanted:
+            return
+        handle = self._database.handle
+        cursor = handle.execute_sql(self._sql.known_keys, (self._sql.id_set(wanted),))
+        self.event_ids.update(str(key) for (key,) in cursor.fetchall())
+
+    def load_candidates(self, wanted: Wanted) -> None:
+        """Read the stored events that may name a broadcast in `wanted` (plus each streamer's
+        current broadcast); every loaded streamer is answered from memory from now on."""
+        for state in self.streamers.values():
+            current = Broadcast(state.current_livestream_id, state.current_broadcast_started_at)
+            wanted.add(state.id, current)
+            self._candidates[state.id] = []
+        rows = [row for row in wanted.rows(self._sql.dialect) if row[0] in self._candidates]
+        if not rows:
+            return
+        cursor = self._database.handle.execute_sql(self._sql.candidates, (json.dumps(rows),))
+        for event_id, streamer_id, event_type, synthetic, livestream_id, started, at in sorted(
+            cursor.fetchall()
+        ):
+            self._candidates[int(streamer_id)].append(
+                StoredEvent(
+                    int(event_id),
+                    str(event_type),
+                    bool(synthetic),
+                    livestream_id,
+                    read_timestamp(started),
+                    read_timestamp(at),  # type: ignore[arg-type]
+                )
+            )
+
+    def same_broadcast(
+        self, streamer_id: int, event_type: str, broadcast: Broadcast
+    ) -> list[StoredEvent] | None:
+        """The stored events of this type and broadcast (`Broadcast.same_as`), or None when only
+        the database knows."""
+        candidates = self._candidates.get(streamer_id)
+        if candidates is None:
+            return None
+        livestream_id, started = broadcast
+        same = []
+        for event in candidates:
+            if event.event_type != event_type:
+                continue
+            if livestream_id is not None and event.livestream_id is not None:
+                if livestream_id == event.livestream_id:
+                    same.append(event)
+            elif (
+                started is not None
+                and event.started_at is not None
+                and abs(started - event.started_at) <= BROADCAST_TOLERANCE
+            ):
+                same.append(event)
+        return same
+
+    def newest(self, streamer_id: int) -> tuple[bool, StoredEvent | None]:
+        """(known, the streamer's newest event) from memory."""
+        if streamer_id in self._newest:
+            return True, self._newest[streamer_id]
+        return False, None
+
+    def set_newest(self, streamer_id: int, event: StoredEvent | None) -> None:
+        """Remember the streamer's newest event (read from the database, or just appended)."""
+        self._newest[streamer_id] = event
+
+    def inserted(self, streamer_id: int, event: StoredEvent) -> None:
+        """The batch wrote this event (or queued it)."""
+        candidates = self._candidates.get(streamer_id)
+        if candidates is not None:
+            candidates.append(event)
+
+    def forget(self, streamer_id: int) -> None:
+        """The streamer's timeline was rebuilt in the database: ask the database from now on."""
+        self._candidates.pop(streamer_id, None)
+        self._newest.pop(streamer_id, None)
