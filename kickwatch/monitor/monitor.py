@@ -136,6 +136,7 @@ class Monitor:
         )
         self._writer.start()
         await self._read(self._watcher.changed)
+        await self._read(self._rule_watcher.changed)  # the rules as loaded next
         first = None if self.leases is None else await self.leases.renew()
         await self._load_streamers()
         if first is not None:
@@ -500,6 +501,11 @@ class Monitor:
                 )
                 if deleted:
                     log.info("retention removed %d old events", deleted)
+                changes = await self._read(
+                    self._rule_store.delete_changes_older_than, self.options.retention_days
+                )
+                if changes:
+                    log.info("retention removed %d old title and category changes", changes)
             except Exception as exc:
                 log.warning("retention cleanup failed: %s", exc)
             await asyncio.sleep(self.options.retention_interval)
