@@ -392,6 +392,8 @@ class PusherConnection:
                 except TimeoutError:
                     log.warning("%s: %d subscriptions not confirmed", self.name, subs.pending)
                 count = subs.confirmed_count
+                if not subs.pending:
+                    self._gate.worked(self)
                 self._set_state(ConnectionState.CONNECTED, f"subscribed to {count} channels")
                 try:
                     self._on_connected()

@@ -42,6 +42,5 @@ class PusherOptions:
             sleep=self.sleep,
             recent_cap=self.recent_cap,
             recent_window=self.recent_window,
-            healthy_after=self.healthy_after,
             min_backoff=self.min_backoff,
         )

@@ -8,12 +8,13 @@ want to connect meanwhile wait for its result instead of trying on their own. A 
 `connection_established` makes the server `UP` and lets every waiting connection go at once; one
 that fails makes it `DOWN`: the next probe, by the next connection in line (round robin), comes
 after a jittered back-off on the server's run of failed attempts (the first step of the schedule
-belongs to the break itself). A server that was healthy (a session of `healthy_after` seconds)
-within `recent_window` seconds is probed at most `recent_cap` seconds apart; later the schedule
-starts over from its first step and grows to its maximum. A close code that asks for at least
-`min_backoff` (4100-4199) is honoured, and a fatal one (4000-4099) closes the gate: connections
-that wait, and any that come later, stop with the same reason until `reset`. Waits use the
-injected `sleep` and time is read from the injected clock, so tests control both.
+belongs to the break itself). A server that was healthy within `recent_window` seconds (a
+session got its subscriptions confirmed, or lasted a healthy while) is probed at most
+`recent_cap` seconds apart, and no connection waits longer than that after a break either;
+later the schedule starts over from its first step and grows to its maximum. A close code that
+asks for at least `min_backoff` (4100-4199) is honoured, and a fatal one (4000-4099) closes the
+gate: connections that wait, and any that come later, stop with the same reason until `reset`.
+Waits use the injected `sleep` and time is read from the injected clock, so tests control both.
 """
 
 from __future__ import annotations
@@ -57,7 +58,6 @@ class ReconnectGate:
         sleep: Sleep,
         recent_cap: float,
         recent_window: float,
-        healthy_after: float,
         min_backoff: float,
     ) -> None:
         self.state = ServerState.UNKNOWN
@@ -68,11 +68,10 @@ class ReconnectGate:
         self._sleep = sleep
         self._recent_cap = recent_cap
         self._recent_window = recent_window
-        self._healthy_after = healthy_after
         self._min_backoff = min_backoff
         self._capped_steps = 0  # schedule steps taken under the cap in this outage
         self._healthy_at: float | None = None  # when a healthy session was last seen
-        self._live: dict[Hashable, float] = {}  # established sessions: when they began
+        self._working: set[Hashable] = set()  # live sessions with their subscriptions
         self._prober: Hashable | None = None  # who holds the one probe of UNKNOWN/DOWN
         self._line: deque[tuple[Hashable, asyncio.Future[None]]] = deque()
         self._closed: str | None = None
@@ -115,7 +114,6 @@ class ReconnectGate:
 
     def reached(self, who: Hashable) -> None:
         """`who` got `connection_established`: the server is up; every waiting one may go."""
-        self._live[who] = self._clock.monotonic()
         if self._prober == who:
             self._prober = None
         self.state = ServerState.UP
@@ -140,18 +138,22 @@ class ReconnectGate:
         self.next_probe_at = now + delay
         self._hand_over()
 
+    def worked(self, who: Hashable) -> None:
+        """`who`'s session got its subscriptions confirmed: the server is healthy."""
+        self._working.add(who)
+
     def ended(self, who: Hashable, *, healthy: bool) -> None:
         """`who`'s established session ended (`healthy`: it had lasted): the server's state is
         unknown until the next attempt."""
-        self._live.pop(who, None)
-        if healthy:
+        if healthy or who in self._working:
             self._healthy_at = self._clock.monotonic()
+        self._working.discard(who)
         if self.state is ServerState.UP:
             self.state = ServerState.UNKNOWN
 
     def left(self, who: Hashable) -> None:
         """`who` stopped (or gave up its turn): free its probe for the next in line."""
-        self._live.pop(who, None)
+        self._working.discard(who)
         for entry in [e for e in self._line if e[0] == who]:
             self._line.remove(entry)
         if self._prober == who:
@@ -174,16 +176,21 @@ class ReconnectGate:
 
     # --- what connections read ----------------------------------------------------------
 
+    @property
+    def waiting(self) -> int:
+        """Connections waiting for another's probe."""
+        return len(self._line)
+
     def cap(self) -> float | None:
         """The most any wait may last now: `recent_cap` for a server healthy a moment ago."""
         return self._recent_cap if self.recently_healthy() else None
 
     def recently_healthy(self) -> bool:
         """Whether a session was healthy within `recent_window` seconds (or is now)."""
-        now = self._clock.monotonic()
-        if self._healthy_at is not None and now - self._healthy_at <= self._recent_window:
+        if self._working:
             return True
-        return any(now - began >= self._healthy_after for began in self._live.values())
+        since = None if self._healthy_at is None else self._clock.monotonic() - self._healthy_at
+        return since is not None and since <= self._recent_window
 
     # --- internals ----------------------------------------------------------------------
 

@@ -60,6 +60,22 @@ class FakePusherConnection:
     pongs: int = 0  # pusher:pong frames from the client
     open: bool = True
 
+    @property
+    def reads(self) -> int:
+        """Reads from this connection's socket, the opening handshake's included."""
+        return self.ws.reads if isinstance(self.ws, CountingConnection) else 0
+
+
+class CountingConnection(ServerConnection):
+    """A server connection that counts the reads from its socket (how many writes a client's
+    data arrived in)."""
+
+    reads = 0
+
+    def data_received(self, data: bytes) -> None:
+        self.reads += 1
+        super().data_received(data)
+
 
 class FakePusherServer:
     """The fake Pusher endpoint of the fake Kick."""
@@ -83,8 +99,9 @@ class FakePusherServer:
 
     # --- lifecycle ---------------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Listen on a free port of 127.0.0.1."""
+    async def start(self, port: int = 0) -> None:
+        """Listen on `port` of 127.0.0.1 (a free one by default; the same again after `stop`,
+        as a server that restarts)."""
         self._loop = asyncio.get_running_loop()
         self._thread = threading.get_ident()
         self._queue = asyncio.Queue()
@@ -92,10 +109,11 @@ class FakePusherServer:
         self._server = await serve(
             self._handle,
             "127.0.0.1",
-            0,
+            port,
             ping_interval=None,
             max_size=None,
             compression=None,
+            create_connection=CountingConnection,
         )
         self.port = self._server.sockets[0].getsockname()[1] if self._server.sockets else 0
 

@@ -341,3 +341,62 @@ def test_string_ids_are_accepted() -> None:
     assert event is not None
     assert event.kick_event_id == "668:74331109:start"
     assert event.started_at == datetime.fromtimestamp(1757891900, tz=UTC)
+
+
+# --- events nobody watches -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "data",
+    ["{oops", "[" * 50_000, '{"n": ' + "9" * 5000 + "}", "NaN"],
+    ids=["not_json", "too_deep", "huge_number", "not_an_object"],
+)
+def test_an_unwatched_event_is_skipped_without_decoding_its_data(data: str) -> None:
+    text = json.dumps(
+        {"event": "App\\Events\\FollowersUpdated", "channel": "channel.5", "data": data}
+    )
+    watched = protocol.announces_stream_change
+    assert parse_frame(text, watched=watched) is protocol.UNWATCHED
+    with pytest.raises(MalformedFrame):  # decoded only when nobody says what is watched
+        parse_frame(text)
+    watched_text = text.replace("FollowersUpdated", "StreamerIsLive")
+    with pytest.raises(MalformedFrame):  # a watched event's data is decoded, and rejected
+        parse_frame(watched_text, watched=watched)
+
+
+def test_pusher_frames_are_parsed_whatever_is_watched() -> None:
+    never = lambda _event: False  # noqa: E731
+    assert parse_frame('{"event":"pusher:ping","data":{}}', watched=never) == Ping()
+    assert parse_frame(
+        '{"event":"pusher_internal:subscription_succeeded","channel":"channel.1"}', watched=never
+    ) == SubscriptionSucceeded("channel.1")
+
+
+@pytest.mark.parametrize(
+    ("event", "watched"),
+    [
+        (protocol.STREAMER_IS_LIVE, True),
+        (protocol.STOP_STREAM_BROADCAST, True),
+        (protocol.LIVESTREAM_UPDATED, True),
+        ("Other\\Namespace\\StreamerIsLive", True),  # to_stream_event reads the last part only
+        ("StopStreamBroadcast", True),
+        ("App\\Events\\StreamerIsLiveX", False),
+        ("App\\Events\\FollowersUpdated", False),
+        ("App\\Events\\ChatMessageEvent", False),
+    ],
+)
+def test_the_watched_events_are_exactly_those_to_stream_event_reads(
+    event: str, watched: bool
+) -> None:
+    assert protocol.announces_stream_change(event) is watched
+    frame = parse_frame(
+        kick_frame(event, {"livestream": {"id": 1, "channel_id": 2, "is_live": True}})
+    )
+    assert isinstance(frame, ChannelEvent)
+    assert (to_stream_event(frame, RECEIVED) is not None) is watched
+
+
+def test_the_raw_frame_of_a_channel_event_holds_its_decoded_data() -> None:
+    frame = parse_frame(kick_frame(protocol.STREAMER_IS_LIVE, {"livestream": {"id": 7}}))
+    assert isinstance(frame, ChannelEvent)
+    assert frame.raw["data"] == {"livestream": {"id": 7}} and frame.raw["channel"] == "channel.668"

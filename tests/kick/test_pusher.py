@@ -141,6 +141,21 @@ async def test_subscription_confirmations_may_never_come(
     assert client.subscribed_channels == frozenset()
 
 
+async def test_subscriptions_go_out_in_one_write_per_change(
+    fake_kick: FakeKick, make_client: MakeClient
+) -> None:
+    client, recorder = make_client(range(1, 301))
+    await wait_for(connected(recorder))
+    (conn,) = fake_kick.pusher.connections
+    assert len(conn.subscribe_log) == 300
+    # The server read the opening handshake, then all 300 subscriptions at once.
+    assert conn.reads == 2
+    client.set_channels(range(101, 501))  # 200 subscriptions and 100 unsubscriptions
+    await wait_for(lambda: client.subscribed_channels == set(range(101, 501)))
+    await wait_for(lambda: len(conn.unsubscribe_log) == 100)
+    assert conn.reads == 3 and len(conn.subscribe_log) == 500
+
+
 # --- events --------------------------------------------------------------------------------
 
 
@@ -220,6 +235,21 @@ async def test_garbage_and_oversized_frames_are_counted_and_skipped(
     assert client.malformed_frames == len(GARBAGE_FRAMES) + 2
     assert recorder.events[0].kick_event_id == "5:77:start"
     assert len(fake_kick.pusher.connections) == 1 and client.state is ConnectionState.CONNECTED
+
+
+async def test_frames_of_unwatched_events_are_skipped_without_decoding_their_data(
+    fake_kick: FakeKick, make_client: MakeClient
+) -> None:
+    client, recorder = make_client([5])
+    await wait_for(connected(recorder))
+    for data in ("{oops", "[" * 100_000, '{"n": ' + "9" * 5000 + "}"):
+        fake_kick.pusher.push("channel.5", "App\\Events\\ChatMessageEvent", data, encode_data=False)
+    fake_kick.pusher.push("channel.5", STREAMER_IS_LIVE, "{oops", encode_data=False)
+    fake_kick.pusher.push_streamer_is_live(5, 78)
+    await wait_for(lambda: len(recorder.events) == 1)
+    # Only the watched event's data was decoded: it alone is counted as malformed.
+    assert client.malformed_frames == 1
+    assert recorder.events[0].kick_event_id == "5:78:start"
 
 
 def deep_frame(depth: int) -> str:

@@ -99,3 +99,26 @@ async def test_malformed_frames_stay_counted_after_their_connection_is_closed(
     client.set_channels(range(1, 101))  # the second connection is closed
     await wait_for(lambda: len(fake_kick.pusher.open_connections) == 1)
     assert len(client.connections) == 1 and client.malformed_frames == 2
+
+
+async def test_pool_subscribes_each_connection_in_one_write(fake_kick: FakeKick) -> None:
+    recorder = Recorder()
+    pool = PusherPool(
+        fake_kick.pusher_url,
+        on_event=recorder.events.append,
+        on_state=recorder.on_state,
+        on_connected=recorder.on_connected,
+        max_channels_per_connection=250,
+    )
+    recorder.client = pool
+    try:
+        pool.set_channels(range(1, 1001))
+        await pool.start()
+        await wait_for(lambda: pool.subscribed_count == 1000)
+        await wait_for(lambda: recorder.state is ConnectionState.CONNECTED)
+        conns = fake_kick.pusher.open_connections
+        assert sorted(len(c.subscribe_log) for c in conns) == [250, 250, 250, 250]
+        assert [c.reads for c in conns] == [2, 2, 2, 2]  # the handshake, then one write
+        assert pool.subscribed_channels == frozenset(range(1, 1001))
+    finally:
+        await pool.stop()
