@@ -2,8 +2,10 @@
 
 `LeaseKeeper` runs a lease round (`kickwatch.store.leases.LeaseStore.renew`) at start-up and
 then every third of `monitoring.lease_seconds`, on a thread of its own whose connection goes
-back to the pool between rounds. A renewal holds for the other two thirds, so the streamers of a
-worker that dies are claimed by the others within `lease_seconds` of its death. After each round
+back to the pool between rounds. A renewal holds for half of it: a worker may renew a sixth late
+without losing anything, and the streamers of a worker that dies expire at most half the lease
+time after its death and are claimed by the next round of a live worker, a third later, which
+leaves the last sixth for that round itself and for subscribing to them. After each round
 the monitor learns what was gained and lost, and subscribes and reconciles exactly what is held.
 When the database cannot be reached, the keeper keeps what it held: watching a streamer that
 another worker has meanwhile taken over is harmless (the database stores each change once),
@@ -53,9 +55,8 @@ class LeaseOptions:
 
     @property
     def valid_for(self) -> timedelta:
-        """How long one renewal holds: the rest of the lease time after the next round is due,
-        so a lease that expires is claimed by the next round of a live worker, in time."""
-        return timedelta(seconds=self.lease_seconds - self.interval)
+        """How long one renewal holds: half the lease time (see the module docstring)."""
+        return timedelta(seconds=self.lease_seconds / 2)
 
 
 @dataclass(frozen=True, slots=True)

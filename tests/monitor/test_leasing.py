@@ -205,7 +205,7 @@ async def test_the_lease_loop_renews_on_its_interval_and_reports_what_it_gains(
     repository.add_streamer("early", 1)
     options = LeaseOptions(0.3)
     assert options.interval == pytest.approx(0.1)
-    assert options.valid_for == timedelta(seconds=0.2)
+    assert options.valid_for == timedelta(seconds=0.15)
     keeper = LeaseKeeper(LeaseStore(database, "loop", options.valid_for, clock), options, clock)
     changes: list[frozenset[int]] = []
 
