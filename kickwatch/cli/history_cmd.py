@@ -1,4 +1,8 @@
-"""`kickwatch history`: the recorded status changes, as a table, JSON or CSV."""
+"""`kickwatch history`: the recorded status changes, as a table, JSON or CSV.
+
+With `--changes` it lists instead the changes of live streams' titles and categories, which are
+kept apart from the status events.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from typing import Any
 from kickwatch.cli.output import print_csv, print_json, print_table
 from kickwatch.domain.errors import ValidationError
 from kickwatch.domain.records import HISTORY_FIELDS
+from kickwatch.domain.rules import CHANGE_FIELDS
 from kickwatch.domain.status import EventType
 
 
@@ -55,6 +60,11 @@ def register(commands: Any) -> None:
         metavar="N",
         help="at most N events (default: 50 in the table, all with --json or --csv)",
     )
+    history.add_argument(
+        "--changes",
+        action="store_true",
+        help="list the changes of live streams' titles and categories instead",
+    )
     fmt = history.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="JSON output (one array)")
     fmt.add_argument("--csv", action="store_true", help="CSV output with a header row")
@@ -68,6 +78,10 @@ def run_history(args: argparse.Namespace) -> int:
         raise ValidationError("--limit", "must not be negative")
     if args.since and args.until and args.since > args.until:
         raise ValidationError("--since", "must not be after --until")
+    if args.changes:
+        if args.event_type or not args.inferred:
+            raise ValidationError("--changes", "cannot be combined with --type or --no-inferred")
+        return _run_changes(args)
     ctx = open_context(args.db, read_only_ok=True)
     try:
         events = ctx.repository.event_history(
@@ -100,5 +114,33 @@ def run_history(args: argparse.Namespace) -> int:
                 ]
                 for e in events
             ],
+        )
+    return 0
+
+
+def _run_changes(args: argparse.Namespace) -> int:
+    from kickwatch.context import open_context
+    from kickwatch.store.rules import RuleStore
+
+    ctx = open_context(args.db, read_only_ok=True)
+    try:
+        changes = RuleStore(ctx.database, ctx.clock).changes(
+            username=args.name,
+            since=args.since,
+            until=args.until,
+            limit=args.limit if args.limit is not None else (None if args.json or args.csv else 50),
+        )
+    finally:
+        ctx.close()
+    if args.json:
+        print_json([change.as_json() for change in changes])
+    elif args.csv:
+        print_csv(CHANGE_FIELDS, [[c.as_json()[f] for f in CHANGE_FIELDS] for c in changes])
+    elif not changes:
+        print("no title or category changes recorded for this filter")
+    else:
+        print_table(
+            ["time (utc)", "streamer", "change", "from", "to"],
+            [[c.changed_at, c.streamer, c.kind.label, c.previous, c.value] for c in changes],
         )
     return 0

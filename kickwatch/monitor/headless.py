@@ -41,6 +41,8 @@ class LinePrinter:
     def format(self, event: ev.MonitorEvent) -> str | None:
         if isinstance(event, (ev.StreamStarted, ev.StreamEnded)):
             return self._change(event.event, event.streamer.display_name, event)
+        if isinstance(event, ev.StreamDetailsChanged):
+            return self._details(event)
         if isinstance(event, ev.LeasesChanged):
             return self._leases(event)
         if isinstance(event, ev.ConnectionStateChanged):
@@ -65,6 +67,21 @@ class LinePrinter:
                 return json.dumps({"event": type(event).__name__, "message": text})
             return text
         return None
+
+    def _details(self, event: ev.StreamDetailsChanged) -> str:
+        """A live stream's new title or category (every change, whatever the rules say)."""
+        if self.json_lines:
+            return json.dumps(
+                {
+                    "event": "stream_changed",
+                    "streamer": event.streamer.username,
+                    "changes": [change.as_json() for change in event.changes],
+                },
+                ensure_ascii=False,
+            )
+        when = iso(event.changes[0].changed_at)
+        said = "; ".join(f"{change.kind}: {change.value}" for change in event.changes)
+        return f"{when}  {event.streamer.display_name} changed {said}"
 
     def _leases(self, event: ev.LeasesChanged) -> str:
         if self.json_lines:

@@ -28,6 +28,7 @@ import peewee
 from kickwatch.context import Context
 from kickwatch.domain.errors import ConfigurationError, DatabaseUnavailableError, KickwatchError
 from kickwatch.domain.records import StreamerRecord
+from kickwatch.domain.rules import StreamerRule
 from kickwatch.domain.status import EventType, Status
 from kickwatch.monitor import events as ev
 from kickwatch.monitor.listen import EventListener, ListenOptions
@@ -36,6 +37,7 @@ from kickwatch.monitor.reconcile import ReconcileReason
 from kickwatch.monitor.supervisor import Supervisor
 from kickwatch.monitor.watch import StreamerSetWatcher
 from kickwatch.store.event_notify import StoredEvent
+from kickwatch.store.rules import RuleStore
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -87,6 +89,8 @@ class SharedMonitor:
         self.state_since: datetime | None = None
         self._retry_at: float | None = None
         self._streamers: dict[int, StreamerRecord] = {}
+        self._rules: dict[int, StreamerRule] = {}  # each go-live carries its streamer's rule
+        self._rule_store = RuleStore(ctx.database, ctx.clock)
         self._db = ThreadPoolExecutor(1, thread_name_prefix="kickwatch-shared-db")
         self._watcher = StreamerSetWatcher(ctx.database)
         self._tasks = Supervisor(self._on_task_crashed)
@@ -202,7 +206,8 @@ class SharedMonitor:
             initial = reason == ReconcileReason.STARTUP
             after_resume = reason == ReconcileReason.RESUME
             if row.event.event_type is EventType.STREAM_START:
-                self.bus.publish(ev.StreamStarted(record, row.event, initial, after_resume))
+                rule = self._rules.get(record.id)
+                self.bus.publish(ev.StreamStarted(record, row.event, initial, after_resume, rule))
             else:
                 self.bus.publish(ev.StreamEnded(record, row.event, initial, after_resume))
 
@@ -246,6 +251,7 @@ class SharedMonitor:
     async def _load_streamers(self) -> None:
         records = await self._run(self.ctx.repository.active_streamers)
         self._streamers = {record.id: record for record in records}
+        self._rules = await self._run(self._rule_store.all_rules)
 
     async def _refresh(self, *, checked: bool = False) -> None:
         await self._load_streamers()

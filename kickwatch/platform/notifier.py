@@ -189,6 +189,9 @@ class DesktopNotifierBackend:
             body_markup = self._probe
         self._body_markup = body_markup
         self._sound_file_noted = False
+        # freedesktop servers that play sounds take a file in the `sound-file` hint, which
+        # desktop-notifier sends, though it lists file sounds as a capability only on Windows.
+        self.sound_file_hint = _uses_dbus(self._notifier)
 
     async def wire_body(self, notification: Notification) -> str:
         """The body as sent to the server: escaped where the server reads markup."""
@@ -236,7 +239,10 @@ class DesktopNotifierBackend:
         except Exception:  # a service that cannot say what it supports: play what all do
             capabilities = frozenset()
         path = Path(notification.sound_file)
-        if Capability.SOUND_FILE in capabilities and await asyncio.to_thread(path.is_file):
+        plays_files = Capability.SOUND_FILE in capabilities or (
+            self.sound_file_hint and Capability.SOUND in capabilities
+        )
+        if plays_files and await asyncio.to_thread(path.is_file):
             return Sound(path=path)
         if not self._sound_file_noted:
             self._sound_file_noted = True

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from kickwatch.domain.rules import DetailsSeen
+from kickwatch.domain.status import EventType
+from kickwatch.store import Repository, StatusChange, open_database
+from kickwatch.store.rules import RuleStore
 from tests.cli.helpers import Cli, make_cli
+from tests.clock import ManualClock
 from tests.rules.sounds import write_wav
 
 
@@ -119,3 +125,44 @@ def test_bad_input_is_one_clear_line(cli: Cli) -> None:
     assert too_many.returncode == 2 and "keywords: at most 20" in error_line(too_many)
     no_action = cli("rule")
     assert no_action.returncode == 2 and "Traceback" not in no_action.stderr
+
+
+def seed_change(cli: Cli) -> None:
+    """alpha goes live titled "Warm-up", then renames the stream "Ranked" (stored directly)."""
+    database = open_database(str(cli.home / "kickwatch.db"))
+    clock = ManualClock()
+    repo = Repository(database, clock)
+    alpha = repo.get_by_username("alpha")
+    assert alpha is not None
+    began = clock.now() - timedelta(minutes=30)
+    repo.apply_changes(
+        [
+            StatusChange(
+                alpha.id, EventType.STREAM_START, began, began, "101:9:start", "9", title="Warm-up"
+            )
+        ]
+    )
+    RuleStore(database, clock).record_details(
+        [DetailsSeen(alpha.id, clock.now(), "pusher", title="Ranked", livestream_id="9")]
+    )
+    database.close()
+
+
+def test_history_lists_title_changes_apart_from_status_changes(cli: Cli) -> None:
+    seed_change(cli)
+    table = cli("history", "--changes").stdout.splitlines()
+    assert table[0].split() == ["TIME", "(UTC)", "STREAMER", "CHANGE", "FROM", "TO"]
+    assert table[1].split()[2:] == ["alpha", "title", "change", "Warm-up", "Ranked"]
+    [change] = json.loads(cli("history", "--changes", "--json").stdout)
+    assert (change["change_type"], change["previous_value"], change["new_value"]) == (
+        "title",
+        "Warm-up",
+        "Ranked",
+    )
+    csv_lines = cli("history", "--changes", "--csv", "alpha").stdout.splitlines()
+    assert csv_lines[0].startswith("id,streamer,streamer_id,change_type,previous_value,new_value")
+    assert len(csv_lines) == 2
+    statuses = json.loads(cli("history", "--json").stdout)
+    assert [e["event_type"] for e in statuses] == ["stream_start"]  # the change is not one
+    mixed = cli("history", "--changes", "--type", "stream_start")
+    assert mixed.returncode == 2 and "--changes: cannot be combined" in error_line(mixed)

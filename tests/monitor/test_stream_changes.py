@@ -4,18 +4,28 @@ duplicate frames, later polls and a restart announce nothing again."""
 
 from __future__ import annotations
 
+import io
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from kickwatch.domain.rules import ChangeKind
+from kickwatch.domain.rules import ChangeKind, StreamChange, StreamerRule
 from kickwatch.monitor import events as ev
+from kickwatch.monitor.headless import LinePrinter
 from kickwatch.monitor.policy import Decision, DecisionKind, NotificationPolicy, PolicySettings
 from kickwatch.store.rules import RuleStore
 from tests.fakekick import FakeChannel, FakeKick, FakeLivestream, wait_for
 from tests.fakekick.pusher_server import LIVESTREAM_UPDATED
 from tests.monitor.conftest import MakeMonitor
 from tests.monitor.helpers import Harness, make_harness
+from tests.monitor.test_shared_mode import Writer, shared_ctx, start_client, writer
+from tests.policy.factories import streamer
+
+__all__ = ["shared_ctx", "start_client", "writer"]  # the shared mode's fixtures, used below
 
 
 class Alerts:
@@ -196,3 +206,40 @@ async def test_a_rule_written_by_another_connection_is_followed(
     fake_kick.go_live("alpha")
     await wait_for(lambda: harness.started("alpha"))
     assert harness.started("alpha")[0].rule == rule
+
+
+def test_kickwatch_run_prints_a_line_for_each_change_of_a_live_stream() -> None:
+    when = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+    alice = streamer(1, "alice", current_title="Blitz", current_category="Chess")
+    event = ev.StreamDetailsChanged(
+        alice,
+        (
+            StreamChange(1, 1, "alice", ChangeKind.TITLE, "Coffee", "Blitz", "pusher", when, when),
+            StreamChange(
+                2, 1, "alice", ChangeKind.CATEGORY, "Chatting", "Chess", "pusher", when, when
+            ),
+        ),
+    )
+    people, programs = io.StringIO(), io.StringIO()
+    LinePrinter(people, json_lines=False)(event)
+    LinePrinter(programs, json_lines=True)(event)
+    assert (
+        people.getvalue() == "2026-03-02T12:00:00Z  Alice changed title: Blitz; category: Chess\n"
+    )
+    line = json.loads(programs.getvalue())
+    assert line["event"] == "stream_changed" and line["streamer"] == "alice"
+    assert [c["new_value"] for c in line["changes"]] == ["Blitz", "Chess"]
+
+
+@pytest.mark.postgres
+async def test_a_go_live_heard_in_shared_mode_carries_the_streamers_rule(
+    writer: Writer, start_client: Callable[..., Any]
+) -> None:
+    alice = writer.add("alice", 1)
+    RuleStore(writer.ctx.database, writer.ctx.clock).set_rule(
+        "alice", keywords=["ranked"], open_on_live=True
+    )
+    client = await start_client(writer.ctx)
+    await writer.last_one(client, alice)
+    [started] = [e for e in client.bus.events if isinstance(e, ev.StreamStarted)]
+    assert started.rule == StreamerRule(alice.id, ("ranked",), open_on_live=True)

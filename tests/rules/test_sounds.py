@@ -108,6 +108,7 @@ def backend(native: Native) -> DesktopNotifierBackend:
 
     made = DesktopNotifierBackend("kickwatch", body_markup=plain)
     made._notifier = native  # type: ignore[assignment]
+    made.sound_file_hint = False  # a service that says what it plays (macOS, Windows)
     return made
 
 
@@ -117,6 +118,15 @@ def test_a_sound_file_is_sent_where_the_service_plays_files(tmp_path: Path) -> N
     asyncio.run(backend(native).notify(Notification("x", sound=True, sound_file=str(bell))))
     [sent] = native.sent
     assert sent.sound.path == bell
+
+
+def test_a_freedesktop_server_that_plays_sounds_gets_the_file(tmp_path: Path) -> None:
+    bell = write_wav(tmp_path / "bell.wav")
+    native = Native(frozenset({Capability.SOUND, Capability.SOUND_NAME}))
+    made = backend(native)
+    made.sound_file_hint = True  # desktop-notifier's D-Bus backend sends it as `sound-file`
+    asyncio.run(made.notify(Notification("x", sound=True, sound_file=str(bell))))
+    assert native.sent[0].sound.path == bell
 
 
 def test_the_default_sound_is_played_where_files_are_not_supported(
