@@ -39,7 +39,7 @@ class PusherPool:
         on_event: OnEvent,
         on_state: OnState,
         on_connected: OnConnected,
-        max_channels_per_connection: int = 100,
+        max_channels_per_connection: int = 500,
         options: PusherOptions | None = None,
         clock: Clock | None = None,
         name: str = "pusher",
