@@ -39,17 +39,9 @@ from kickwatch.monitor.quiet_hours import (
     parse_instant,
 )
 
-__all__ = [
-    "Decision",
-    "DecisionKind",
-    "NotificationPolicy",
-    "PolicySettings",
-    "Reason",
-    "in_quiet_hours",
-    "local_timezone",
-    "parse_clock",
-    "parse_instant",
-]
+# Also read from here by the callers of the policy (the settings, the app, the tests).
+__all__ = ["Decision", "DecisionKind", "NotificationPolicy", "PolicySettings", "Reason"]
+__all__ += ["in_quiet_hours", "local_timezone", "parse_clock", "parse_instant"]
 
 
 class DecisionKind(StrEnum):
