@@ -263,6 +263,21 @@ async def test_a_bad_worker_name_is_refused_by_the_setting_rule(
         ctx.close()
 
 
+async def test_the_lease_time_is_a_setting_with_a_floor(
+    fake_kick: FakeKick, pg_url: str, tmp_path: Path
+) -> None:
+    ctx = open_test_context(pg_url, tmp_path, fake_kick, credentials=False)
+    try:
+        with pytest.raises(ValidationError, match=r"lease_seconds: must be at least 3, not 2"):
+            ctx.settings.set("monitoring.lease_seconds", "2")
+        ctx.settings.set("monitoring.lease_seconds", "12")
+        keeper = build_lease_keeper(ctx)
+        assert keeper is not None
+        assert keeper.options.interval == 4 and keeper.store.valid_for == timedelta(seconds=6)
+    finally:
+        ctx.close()
+
+
 def test_run_prints_a_leases_line_saying_which_worker_holds_what() -> None:
     event = ev.LeasesChanged("eu-1:42:abcdef", 2, 5, 3, ("alpha", "beta"), ("gamma",))
     line = LinePrinter(io.StringIO(), json_lines=True).format(event)
