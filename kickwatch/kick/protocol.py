@@ -40,7 +40,11 @@ LIVESTREAM_UPDATED = "App\\Events\\LivestreamUpdated"
 
 _CHANNEL_PREFIXES = ("channel.", "channel_")
 _STREAM_CHANGE_NAMES = frozenset({"StreamerIsLive", "StopStreamBroadcast", "LivestreamUpdated"})
-_STREAM_CHANGE_EVENTS = frozenset({STREAMER_IS_LIVE, STOP_STREAM_BROADCAST, LIVESTREAM_UPDATED})
+_KICK_EVENT_NAMES = {  # Kick's own event names, and the part of them `to_stream_event` reads
+    STREAMER_IS_LIVE: "StreamerIsLive",
+    STOP_STREAM_BROADCAST: "StopStreamBroadcast",
+    LIVESTREAM_UPDATED: "LivestreamUpdated",
+}
 
 
 class MalformedFrame(ValueError):
@@ -221,7 +225,7 @@ def _pusher_frame(
 def announces_stream_change(event: str) -> bool:
     """Whether `to_stream_event` can make a `StreamEvent` of a channel event of this name (the
     `watched` of a client that wants nothing else)."""
-    if event in _STREAM_CHANGE_EVENTS:  # Kick's own names: no need to split
+    if event in _KICK_EVENT_NAMES:  # Kick's own names: no need to split
         return True
     return event.rpartition("\\")[2] in _STREAM_CHANGE_NAMES
 
@@ -296,7 +300,7 @@ def channel_id_of(name: str | None) -> int | None:
 
 def to_stream_event(ev: ChannelEvent, received_at: datetime) -> StreamEvent | None:
     """The start or end of a broadcast that a channel event announces, or None for others."""
-    name = ev.event.rpartition("\\")[2]
+    name = _KICK_EVENT_NAMES.get(ev.event) or ev.event.rpartition("\\")[2]
     livestream = ev.data.get("livestream")
     if not isinstance(livestream, dict):
         return None
@@ -334,7 +338,7 @@ def _start(
         occurred_at=created_at,
         title=optional_text(livestream.get("session_title"), MAX_TITLE),
         category=_category(livestream),
-        viewers=as_count(livestream.get("viewer_count")),
+        viewers=_count(livestream.get("viewer_count")),
         raw=ev.raw,
     )
 
@@ -371,6 +375,10 @@ def _category(livestream: dict[str, Any]) -> str | None:
     if isinstance(categories, list) and categories and isinstance(categories[0], dict):
         return optional_text(categories[0].get("name"), MAX_CATEGORY)
     return None
+
+
+def _count(value: Any) -> int | None:
+    return None if value is None else as_count(value)  # StreamerIsLive carries none
 
 
 def _nested_id(value: Any) -> int | None:

@@ -24,17 +24,16 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
-from websockets.frames import CloseCode
+from websockets.exceptions import ConnectionClosed
 
 from kickwatch.domain.clock import Clock, SystemClock
 from kickwatch.domain.events import StreamEvent
 from kickwatch.kick import protocol
 from kickwatch.kick.keepalive import KeepAlive
+from kickwatch.kick.outcome import Outcome, closed_while_reading, failed_attempt, too_big
 from kickwatch.kick.protocol import CloseAction
 from kickwatch.kick.pusher_options import SOCKET_MAX_BYTES, PusherOptions
 from kickwatch.kick.reconnect import GateClosed, ReconnectGate
@@ -51,24 +50,13 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+_NEXT_FRAME = timedelta(microseconds=1)  # between frames read in one turn of the loop
 
 OnEvent = Callable[[StreamEvent], None]
 OnState = Callable[[ConnectionState, str], None]
 OnConnected = Callable[[], None]
 
 MALFORMED_LOG_INTERVAL = 60.0
-
-
-@dataclass(frozen=True, slots=True)
-class _Outcome:
-    """How a session ended: the Pusher/WebSocket code, words for the user, whether it got
-    `connection_established`, and whether it was healthy (connected for a while)."""
-
-    code: int | None
-    reason: str
-    established: bool = False
-    healthy: bool = False
-    action: CloseAction | None = None  # overrides classify_close(code)
 
 
 class PusherConnection:
@@ -188,7 +176,7 @@ class PusherConnection:
                     self._set_state(ConnectionState.STOPPED, exc.reason)
                     return
                 outcome = await self._connect_once()
-                action = outcome.action or protocol.classify_close(outcome.code)
+                action = outcome.what_next
                 if outcome.established:
                     gate.ended(self, healthy=outcome.healthy)
                 else:
@@ -202,7 +190,7 @@ class PusherConnection:
         finally:
             gate.left(self)
 
-    async def _wait_after(self, outcome: _Outcome, action: CloseAction) -> None:
+    async def _wait_after(self, outcome: Outcome, action: CloseAction) -> None:
         """Report the wait before the next attempt, and wait what this connection's own close
         asks; the gate adds the probe back-off while the server is down."""
         now = self._clock.monotonic()
@@ -235,7 +223,7 @@ class PusherConnection:
             return max(self._options.min_backoff, backoff.delay(self._failures, cap))
         return backoff.delay(self._failures, cap)
 
-    async def _connect_once(self) -> _Outcome:
+    async def _connect_once(self) -> Outcome:
         options = self._options
         self.attempts += 1
         try:
@@ -248,30 +236,16 @@ class PusherConnection:
                 compression=None,
             ) as ws:
                 return await self._session(ws)
-        except InvalidURI:
-            return _Outcome(
-                None,
-                "the Pusher URL is not a ws:// or wss:// URL: fix KICKWATCH_PUSHER_URL/"
-                "monitoring.pusher_url",
-                action=CloseAction.FATAL,
-            )
-        except InvalidStatus as exc:
-            return _Outcome(
-                None, f"Pusher refused the connection (HTTP {exc.response.status_code})"
-            )
-        except ConnectionClosed as exc:
-            code = exc.rcvd.code if exc.rcvd is not None else None
-            reason = exc.rcvd.reason if exc.rcvd is not None else ""
-            return _Outcome(code, protocol.close_reason(code, reason))
-        except (OSError, TimeoutError, InvalidHandshake) as exc:
-            return _Outcome(None, f"cannot reach Kick's Pusher ({type(exc).__name__})")
-        except Exception:  # a bug must not end monitoring for good: log it and reconnect
-            log.exception("%s: unexpected error", self.name)
-            return _Outcome(None, "unexpected error in the Pusher client")
+        except Exception as exc:  # a bug must not end monitoring for good: log it, reconnect
+            outcome = failed_attempt(exc)
+            if outcome is None:
+                log.exception("%s: unexpected error", self.name)
+                outcome = Outcome(None, "unexpected error in the Pusher client")
+            return outcome
         finally:
             self._subscriptions.clear()
 
-    async def _session(self, ws: ClientConnection) -> _Outcome:
+    async def _session(self, ws: ClientConnection) -> Outcome:
         """Read frames until the socket ends; returns why it ended."""
         options = self._options
         established_at: float | None = None
@@ -283,14 +257,15 @@ class PusherConnection:
             action: CloseAction | None = None,
             *,
             worked: bool = False,
-        ) -> _Outcome:
+        ) -> Outcome:
             # `worked`: the session was fine until something that is no fault of the network.
             healthy = established_at is not None and (
                 worked or self._clock.monotonic() - established_at >= options.healthy_after
             )
-            return _Outcome(code, reason, established_at is not None, healthy, action)
+            return Outcome(code, reason, established_at is not None, healthy, action)
 
         recv, parse, watched = ws.recv, protocol.parse_frame, protocol.announces_stream_change
+        loop_time = asyncio.get_running_loop().time
         keepalive: KeepAlive | None = None
         try:
             # One deadline for the whole session, which only the keep-alive moves: no timer
@@ -308,8 +283,11 @@ class PusherConnection:
                         try:
                             message = await recv(decode=False)
                         except ConnectionClosed as exc:
-                            return outcome(*self._closed_by(exc), worked=_too_big(exc))
-                        keepalive.heard()
+                            code, reason = closed_while_reading(exc, options.max_size)
+                            if too_big(exc):
+                                log.warning("%s: %s; reconnecting", self.name, reason)
+                            return outcome(code, reason, worked=too_big(exc))
+                        keepalive.heard_at = loop_time()  # keepalive.heard(), inlined
                         try:
                             frame = parse(message, watched=watched)
                         except protocol.MalformedFrame as exc:
@@ -361,19 +339,6 @@ class PusherConnection:
                 with contextlib.suppress(asyncio.CancelledError, ConnectionClosed):
                     await syncer
 
-    def _closed_by(self, exc: ConnectionClosed) -> tuple[int | None, str]:
-        """The code and words for a socket that closed while reading."""
-        if _too_big(exc):
-            reason = (
-                f"Pusher sent a frame of more than {self._options.max_size} bytes, "
-                "which closes the connection"
-            )
-            log.warning("%s: %s; reconnecting", self.name, reason)
-            return CloseCode.MESSAGE_TOO_BIG, reason
-        code = exc.rcvd.code if exc.rcvd is not None else None
-        reason = exc.rcvd.reason if exc.rcvd is not None else ""
-        return code, protocol.close_reason(code, reason)
-
     # --- subscriptions ------------------------------------------------------------------
 
     async def _sync(self, ws: ClientConnection) -> None:
@@ -404,11 +369,17 @@ class PusherConnection:
 
     def _received_at(self) -> datetime:
         """The clock's now(), read once per turn of the event loop: every frame handled in one
-        turn arrived before it began, and a burst then costs one clock read."""
+        turn arrived before it began, and a burst then costs one clock read. Each later frame
+        of the turn is a microsecond later than the one before, so that times keep the order
+        the frames arrived in (a start and a stop of one streamer read together must not tie;
+        handling a frame takes longer than a microsecond, so the next turn's read is later)."""
         now = self._now
         if now is None:
-            now = self._now = self._clock.now()
+            now = self._clock.now()
             asyncio.get_running_loop().call_soon(self._forget_now)
+        else:
+            now += _NEXT_FRAME
+        self._now = now
         return now
 
     def _forget_now(self) -> None:
@@ -452,7 +423,3 @@ class PusherConnection:
             self._on_state(state, detail)
         except Exception:
             log.exception("%s: on_state failed", self.name)
-
-
-def _too_big(exc: ConnectionClosed) -> bool:
-    return exc.sent is not None and exc.sent.code == CloseCode.MESSAGE_TOO_BIG
