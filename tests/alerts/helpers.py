@@ -150,6 +150,18 @@ class Alerts:
         self.loop.call_soon_threadsafe(self.bus.publish, published)
         return published
 
+    async def read_until(
+        self, read: Callable[[], T], done: Callable[[T], object], within: float = 10.0
+    ) -> T:
+        """`read()` on the database thread, again until `done(value)` (a mark is written just
+        after the send it records)."""
+        deadline = time.monotonic() + within
+        while True:
+            value = await self.db(read)
+            if done(value) or time.monotonic() > deadline:
+                return value
+            await asyncio.sleep(0.01)
+
     async def advance(self, seconds: float) -> None:
         """Move the clock and let the dispatcher look at it."""
         self.clock.advance(seconds)

@@ -79,7 +79,10 @@ async def test_a_change_not_delivered_in_time_is_given_up_and_never_sent_late(
         await alerts.record("beta", EventType.STREAM_START)
         await alerts.advance(5)
         await wait_until(lambda: receiver.posts, what="beta's alert")
-        summary = await alerts.db(Outbox(alerts.ctx.database, clock).summary)
+        summary = await alerts.read_until(
+            Outbox(alerts.ctx.database, clock).summary,
+            lambda found: all(s.sent for s in found.values()),
+        )
     finally:
         await alerts.stop()
     assert receiver.titles() == ["Beta is live"]
