@@ -11,9 +11,10 @@ after a jittered back-off on the server's run of failed attempts (the first step
 belongs to the break itself). A server that was healthy within `recent_window` seconds (a
 session got its subscriptions confirmed, or lasted a healthy while) is probed at most
 `recent_cap` seconds apart, and no connection waits longer than that after a break either;
-later the schedule starts over from its first step and grows to its maximum. A close code that
-asks for at least `min_backoff` (4100-4199) is honoured, and a fatal one (4000-4099) closes the
-gate: connections that wait, and any that come later, stop with the same reason until `reset`.
+later the schedule starts over from its first step (never below the cap) and grows to its
+maximum. A close code that asks for at least `min_backoff` (4100-4199) is honoured, and a fatal
+one (4000-4099) closes the gate: connections that wait, and any that come later, stop with the
+same reason until `reset`.
 Waits use the injected `sleep` and time is read from the injected clock, so tests control both.
 """
 
@@ -131,7 +132,7 @@ class ReconnectGate:
             return
         self.failures += 1
         now = self._clock.monotonic()
-        delay = self._probe_delay(now)
+        delay = self._probe_delay()
         if action is CloseAction.BACKOFF:
             delay = max(delay, self._min_backoff)
         self.state = ServerState.DOWN
@@ -194,12 +195,16 @@ class ReconnectGate:
 
     # --- internals ----------------------------------------------------------------------
 
-    def _probe_delay(self, now: float) -> float:
+    def _probe_delay(self) -> float:
         step = self.failures + 1  # the first step was the break's (or the start's) own
         if self.recently_healthy():
             self._capped_steps = step
             return self._backoff.delay(step, cap=self._recent_cap)
-        return self._backoff.delay(max(1, step - self._capped_steps))
+        if not self._capped_steps:
+            return self._backoff.delay(step)
+        # The cap's minute is over: the schedule starts over, but never below the cap.
+        floor = min(self._recent_cap, self._backoff.maximum)
+        return max(floor, self._backoff.delay(step - self._capped_steps))
 
     async def _sleep_until(self, when: float | None) -> None:
         if when is None:
