@@ -25,12 +25,13 @@ CHANGE_TYPES = ("stream_start", "stream_end")
 
 
 class KickwatchRun:
-    """`kickwatch [--db URL] run --json` in a subprocess, its output collected line by line."""
+    """`kickwatch [--db URL] run --json` (or another command printing JSON lines, `argv`) in a
+    subprocess, its output collected line by line."""
 
-    def __init__(self, cli: Cli, db_url: str | None = None) -> None:
+    def __init__(self, cli: Cli, db_url: str | None = None, argv: list[str] | None = None) -> None:
         db = ["--db", db_url] if db_url else []
         self.process = subprocess.Popen(
-            [*kickwatch_command(), *db, "run", "--json"],
+            argv or [*kickwatch_command(), *db, "run", "--json"],
             env=cli.env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -87,7 +87,8 @@ class Fleet:
 
     def sql(self, statement: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         with psycopg.connect(self.url, autocommit=True) as connection:
-            return connection.execute(statement, params).fetchall()
+            cursor = connection.execute(statement, params)
+            return cursor.fetchall() if cursor.description is not None else []
 
     def holders(self) -> dict[str, str]:
         """Username -> the live worker holding it."""

@@ -2,7 +2,9 @@
 against the fake Kick, with pushes and polls racing; one is killed with -9 mid-run and another
 started. In the end every change is stored once (the database equals the truth), no change is
 printed twice, each channel is held by exactly one live worker and subscribed exactly once,
-and the killed worker's streamers were taken over within the lease time. The figures are
+and the killed worker's streamers were taken over within the lease time. A tray-app desktop in
+the shared mode (its own process, offscreen: `desktop_client`) follows the same database and
+announces every committed change once, each as one notification by the policy. The figures are
 printed (run with -s to see them).
 
 The count of streamers is a parameter: KICKWATCH_WORKERS_STREAMERS (default 5000).
@@ -12,12 +14,14 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
+from tests.chaos.runner import KickwatchRun
 from tests.chaos.world import compare, read_store
 from tests.fakekick import FakeKick, wait_for_sync
 from tests.resilience.fleet import Fleet, Racer, Worker, seed
@@ -61,8 +65,15 @@ def test_three_workers_share_the_streamers_and_a_killed_one_is_covered_within_th
         **{
             "monitoring.lease_seconds": str(LEASE_SECONDS),
             "monitoring.reconcile_interval": str(RECONCILE_SECONDS),
+            # The desktop follows the database; the workers write it whatever the mode says.
+            "monitoring.mode": "shared",
+            # Every change its own alert, so that alerts can be counted against changes.
+            "system.offline_grace_seconds": "0",
+            "system.restart_cooldown_seconds": "0",
         },
     )
+    fleet.sql("UPDATE streamer SET notify_on_end = TRUE")
+    desktop: KickwatchRun | None = None
     racer = Racer(fleet, rate=40, spacing=3 * LEASE_SECONDS, seed=SEED)
     figures = {"streamers": str(STREAMERS), "seeded, seconds": f"{time.monotonic() - began:.1f}"}
     try:
@@ -74,6 +85,16 @@ def test_three_workers_share_the_streamers_and_a_killed_one_is_covered_within_th
             what="three workers sharing every streamer, reconciled",
         )
         figures["start-up, seconds"] = f"{time.monotonic() - began:.1f}"
+
+        baseline = int(fleet.sql("SELECT coalesce(max(id), 0) FROM status_event")[0][0])
+        desktop = KickwatchRun(
+            fleet.cli, argv=[sys.executable, "-m", "tests.resilience.desktop_client", pg_url]
+        )
+        wait_for_sync(
+            lambda: any(line.get("event") == "ready" for line in desktop.snapshot()),
+            30,
+            what="the shared-mode desktop listening",
+        )
 
         # Committed events a second with three workers: a burst of pushed starts.
         burst = fleet.channels[: min(1000, STREAMERS // 5)]
@@ -164,6 +185,41 @@ def test_three_workers_share_the_streamers_and_a_killed_one_is_covered_within_th
         figures["quarantined"] = str(final.quarantined)
         assert duplicates == [] and final.quarantined == 0
 
+        # The desktop: every change committed since it started announced once, none invented,
+        # and each announced change one notification.
+        after = {e.id for e in final.events if e.id > baseline}
+        expected = {i for i in printed if i > baseline}
+
+        def announced() -> list[dict[str, object]]:
+            assert desktop is not None
+            return [line for line in desktop.snapshot() if line.get("event") == "published"]
+
+        wait_for_sync(
+            lambda: {line["id"] for line in announced()} >= expected,
+            30,
+            interval=0.2,
+            what="the desktop caught up with the workers",
+        )
+        ids = Counter(line["id"] for line in announced())
+        assert [i for i, n in ids.items() if n > 1] == [], "the desktop announced a change twice"
+        assert set(ids) <= after, "the desktop announced a change that is not stored"
+        notified = Counter(
+            (line["tag"], "start" if str(line["title"]).endswith(" is live") else "end")
+            for line in desktop.snapshot()
+            if line.get("event") == "notified"
+        )
+        wanted = Counter(
+            (line["username"], "start" if line["event_type"] == "stream_start" else "end")
+            for line in announced()
+            if not line["initial"]
+        )
+        assert notified == wanted, (notified - wanted, wanted - notified)
+        figures["desktop: changes announced / notified"] = (
+            f"{len(ids)} / {sum(notified.values())} ({len(expected)} printed by workers)"
+        )
+        assert desktop.stop() == 0, desktop.stderr
+        assert "Traceback" not in desktop.stderr
+
         for worker in live:
             code = worker.run.stop()
             assert code == 0, worker.run.stderr
@@ -171,5 +227,7 @@ def test_three_workers_share_the_streamers_and_a_killed_one_is_covered_within_th
         figures["whole run, seconds"] = f"{time.monotonic() - began:.1f}"
     finally:
         racer.stopped.set()
+        if desktop is not None:
+            desktop.close()
         fleet.close()
         print("\n".join(f"{name:>36}: {value}" for name, value in figures.items()))
