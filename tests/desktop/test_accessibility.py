@@ -407,13 +407,15 @@ def test_a_screen_reader_finds_every_control_named_and_every_column_readable(
         )
         settings = wait_for_window(desktop, "kickwatch", "dialog", "kickwatch settings")
         assert unnamed_controls(settings) == []
-        named = {n["role"]: n["name"] for n in nodes([settings]) if n["role"] == "table"}
-        assert named == {"table": "Monitored streamers"}
+        named = {n["name"] for n in nodes([settings]) if n["role"] == "table"}
+        assert named == {"Monitored streamers", "Alert targets"}
         assert {n["name"] for n in nodes([settings]) if n["role"] == "page tab"} == {
             "Streamers",
+            "Rules",
             "Notifications",
             "Account",
             "Advanced",
+            "Targets",
         }
         text_boxes = {n["name"] for n in nodes([settings]) if n["role"] == "text"}
         assert {"Streamers to add", "Filter streamers by name"} <= text_boxes
