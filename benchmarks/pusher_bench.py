@@ -4,7 +4,8 @@ in a process of its own, in one run.
 
 - receive: the events/s a client keeps up with and its own CPU per event, for 20,000
   StreamerIsLive events on 1 and on 1,000 channels, and the events it lost; from the frame
-  blaster (the client is the limit) and through soketi's HTTP API (the server is part of it);
+  blaster (the client is the limit: a reader that parses nothing gets the same frames many times
+  faster, measured as "raw read") and through soketi's HTTP API (the server is part of it);
 - subscribe: from the start to the last of 10,000 subscriptions confirmed by soketi;
 - reconnect: 1,000 channels, soketi stopped (as it stops itself: `pusher:error` 4200) for 5 s
   and started on the same port; from the moment it answers again to every channel confirmed, and
@@ -18,6 +19,7 @@ them. `smoke` is the short version CI runs: kickwatch and the floor against the 
 from __future__ import annotations
 
 import contextlib
+import statistics
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -27,10 +29,12 @@ from typing import Any
 from benchmarks.pusher import processes
 from benchmarks.pusher.processes import BenchmarkError, Blaster, RestartableBlaster, Soketi
 from benchmarks.pusher.proxy import CountingProxy
+from benchmarks.pusher.wire import raw_rate
 from benchmarks.report import Measure
 
 ALL_SUBJECTS = ("kickwatch", "floor", "floor (orjson)", "pysher", "pusher-js")
 _PROCESS_SUBJECT = {"floor (orjson)": "floor-orjson"}
+WIRE = "raw read (no parsing)"  # the blaster's delivery ceiling
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,7 @@ class Plan:
     idle_channels: int = 1000
     idle_seconds: float = 10.0
     publishers: int = 8
+    wire: bool = True  # also the blaster's delivery rate to a reader that parses nothing
     strict: bool = False  # a failed run stops the benchmark instead of being noted
 
 
@@ -67,6 +72,7 @@ def plan_for(repeats: int, quick: bool, smoke: bool) -> Plan:
             outage=1.0,
             reconnect_server="blaster",
             idle_channels=0,
+            wire=False,
             strict=True,
         )
     if quick:
@@ -84,6 +90,7 @@ class Collector:
         self._values: dict[tuple[str, str, str], list[float]] = {}
         self._meta: dict[tuple[str, str, str], tuple[str, bool]] = {}
         self._notes: dict[tuple[str, str, str], list[str]] = {}
+        self._extra: dict[tuple[str, str, str], dict[str, list[float]]] = {}
 
     def add(
         self, group: str, name: str, subject: str, value: float, unit: str, higher: bool = False
@@ -91,6 +98,10 @@ class Collector:
         key = (group, name, subject)
         self._values.setdefault(key, []).append(value)
         self._meta[key] = (unit, higher)
+
+    def extra(self, group: str, name: str, subject: str, key: str, value: float) -> None:
+        """A side figure of a measure; its median over the runs goes into the JSON."""
+        self._extra.setdefault((group, name, subject), {}).setdefault(key, []).append(value)
 
     def note(self, group: str, name: str, subject: str, text: str) -> None:
         notes = self._notes.setdefault((group, name, subject), [])
@@ -121,6 +132,10 @@ class Collector:
                 self._meta[(group, name, subject)][0],
                 self._meta[(group, name, subject)][1],
                 note="; ".join(self._notes.get((group, name, subject), [])),
+                extra={
+                    key: statistics.median(runs)
+                    for key, runs in self._extra.get((group, name, subject), {}).items()
+                },
             )
             for (group, name, subject), values in self._values.items()
         ]
@@ -175,8 +190,17 @@ def receive(
         if received < 2 or span <= 0:
             raise BenchmarkError(f"{subject} received {received} events")
         out.add("receive", rate, subject, (received - 1) / span, "ev/s", True)
-        out.add("receive", cpu, subject, result["cpu"] / received * 1e6, "µs/ev")
+        # Near 100 %: the client was the limit; well under it: it waited (for the server, or
+        # for a CPU the machine's other work was using).
+        out.extra("receive", rate, subject, "client CPU busy %", result["cpu"] / span * 100)
+        out.add("receive", cpu, subject, result["cpu"] / (received - 1) * 1e6, "µs/ev")
         out.add("receive", lost, subject, plan.events - received, "events")
+
+
+def wire(plan: Plan, out: Collector, blaster: Blaster, channels: int) -> None:
+    name = f"events/s, {_channels(channels)}, blaster"
+    with out.run("raw read", [("receive", name, WIRE, "ev/s", True)]):
+        out.add("receive", name, WIRE, raw_rate(blaster, channels, plan.events), "ev/s", True)
 
 
 def subscribe(
@@ -261,6 +285,8 @@ def measure(
                 for channels in plan.receive_channels:
                     for subject in plan.subjects:
                         receive(plan, out, servers[kind], kind, subject, channels)
+                    if kind == "blaster" and plan.wire:
+                        wire(plan, out, blaster, channels)
             for subject in plan.subjects:
                 subscribe(plan, out, servers[plan.subscribe_server], plan.subscribe_server, subject)
             for subject in plan.subjects:

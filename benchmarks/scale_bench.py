@@ -6,8 +6,11 @@ process) and to soketi as its Pusher server. Measured per run:
 
 - time from launching the process to its report that every channel is subscribed (then checked
   on soketi's side: 50,000 occupied channels);
-- peak resident memory (VmHWM) once subscribed and reconciled through the official API;
-- idle CPU % over 10 s after that, and the RSS at the end.
+- time from launching to settled: every streamer's status checked through the official API
+  (live-status requests of 100 users each), no request for 3 s and under 2 % of a core used in
+  the last second; and how many such requests it made until then;
+- peak resident memory (VmHWM) by then;
+- idle CPU % over the next 10 s, and the RSS at the end.
 
     .venv/bin/python benchmarks/scale_bench.py [--repeats 3] [--quick]
 
@@ -39,6 +42,8 @@ from benchmarks.pusher.processes import BenchmarkError, Soketi, cpu_seconds, mem
 from benchmarks.report import Measure  # noqa: E402
 
 CONNECTED = re.compile(r"subscribed to ([\d,]+) channels")
+SETTLE_SECONDS = 3.0  # no new live-status request for this long ...
+QUIET_CPU = 0.02  # ... and under 2 % of a core over the last second: start-up is over
 
 
 def build_home(kick: Any, streamers: int, log: Callable[[str], None]) -> Path:
@@ -103,13 +108,9 @@ def one_run(
         occupied = soketi.channel_count()
         if occupied != streamers:
             raise BenchmarkError(f"soketi has {occupied} occupied channels, not {streamers}")
-        deadline = time.monotonic() + 300
         polls = (streamers + 99) // 100
-        while len(kick.control.requests_to("/public/v1/users/livestreams")) - polls_before < polls:
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise BenchmarkError("kickwatch run did not reconcile every streamer")
-            time.sleep(0.1)
-        time.sleep(2.0)  # the last answers are read and applied
+        settled = _until_settled(process.pid, lambda: _polls(kick) - polls_before, polls) - launched
+        requests = _polls(kick) - polls_before
         peak = memory_mb(process.pid, "VmHWM")
         before = cpu_seconds(process.pid)
         time.sleep(idle_seconds)
@@ -117,7 +118,14 @@ def one_run(
         rss = memory_mb(process.pid)
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
-        return {"subscribed": subscribed, "peak": peak, "idle": idle, "rss": rss}
+        return {
+            "subscribed": subscribed,
+            "settled": settled,
+            "requests": requests,
+            "peak": peak,
+            "idle": idle,
+            "rss": rss,
+        }
     except BenchmarkError as exc:
         errors.seek(0)
         said = errors.read()[-2000:]
@@ -128,6 +136,29 @@ def one_run(
             process.wait()
         errors.close()
         shutil.rmtree(home, ignore_errors=True)
+
+
+def _polls(kick: Any) -> int:
+    return len(kick.control.requests_to("/public/v1/users/livestreams"))
+
+
+def _until_settled(pid: int, polls: Callable[[], int], least: int) -> float:
+    """The monotonic time the process has made at least `least` live-status requests, made no
+    more for SETTLE_SECONDS and used less than QUIET_CPU of a core over its last second."""
+    deadline = time.monotonic() + 600
+    last_change, seen = time.monotonic(), polls()
+    cpu = cpu_seconds(pid)
+    while True:
+        time.sleep(1.0)
+        now, count, used = time.monotonic(), polls(), cpu_seconds(pid)
+        if count != seen:
+            last_change, seen = now, count
+        quiet = used - cpu < QUIET_CPU
+        cpu = used
+        if seen >= least and quiet and now - last_change >= SETTLE_SECONDS:
+            return now
+        if now > deadline:
+            raise BenchmarkError("kickwatch run did not settle within 600 s of being subscribed")
 
 
 def _until_subscribed(
@@ -170,6 +201,8 @@ def measure(repeats: int, quick: bool, log: Callable[[str], None] = print) -> li
     n = f"{streamers:,} streamers"
     rows = [
         ("subscribed", f"launch to all subscribed, {n}", "s"),
+        ("settled", f"launch to settled (reconciled, quiet), {n}", "s"),
+        ("requests", f"official API live-status requests until settled, {n}", "requests"),
         ("peak", f"peak RSS (VmHWM), {n}", "MB"),
         ("idle", f"idle CPU %, {n}, {idle_seconds:g} s", "%"),
         ("rss", f"RSS after idling, {n}", "MB"),

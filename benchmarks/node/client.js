@@ -67,7 +67,6 @@ function main() {
     if (!allConfirmed) {
       allConfirmed = true;
       say({ subscribed: options.channels, seconds: now() - started });
-      cpuBefore = cpuSeconds();
       say({ ready: true });
       if (options.scenario === "subscribe") finish({ done: true });
       if (options.scenario === "idle") clearInterval(ticker); // nothing of ours runs while idle
@@ -81,7 +80,10 @@ function main() {
     if (!livestream.channel_id || !livestream.id) return;
     const at = now();
     received += 1;
-    if (received === 1) first = at;
+    if (received === 1) {
+      first = at;
+      cpuBefore = cpuSeconds();
+    }
     last = at;
     if (received === options.events && options.scenario === "receive") report();
   };

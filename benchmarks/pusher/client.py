@@ -7,7 +7,7 @@ on stdout (times are `time.monotonic()`, the same clock in every process on the 
 - every scenario first prints `{"subscribed": N, "seconds": S}`, S from the start to the last
   confirmation, then `{"ready": true}`;
 - `receive`: counts `--events` StreamerIsLive events (each decoded down to its livestream), then
-  prints the count, the first and last arrival and the process CPU seconds since `ready`; it
+  prints the count, the first and last arrival and the process CPU seconds from the first; it
   stops early when no event came for `--quiet` seconds (the rest were lost);
 - `reconnect`: waits for the subscriptions to drop and all to be confirmed again, then prints
   `{"resubscribed": T}`;
@@ -70,6 +70,7 @@ class Runner:
         self.expected = events
         self.received = 0
         self.first = self.last = 0.0
+        self.first_cpu = 0.0
         self.all_confirmed = asyncio.Event()
         self.resubscribed = asyncio.Event()
         self.all_received = asyncio.Event()
@@ -99,6 +100,7 @@ class Runner:
         self.received += 1
         if self.received == 1:
             self.first = now
+            self.first_cpu = cpu_seconds()
         self.last = now
         if self.received == self.expected:
             if threading.current_thread() is threading.main_thread():
@@ -268,7 +270,6 @@ async def play(args: argparse.Namespace) -> None:
         say({"subscribed": args.channels, "seconds": runner.confirmed_at - started})
         if args.scenario in ("receive", "idle") and poller is not None:
             poller.cancel()  # nothing but the client runs while measured
-        cpu_before = cpu_seconds()
         say({"ready": True})
         if args.scenario == "receive":
             await _receive(runner, args.quiet, args.timeout)
@@ -277,7 +278,7 @@ async def play(args: argparse.Namespace) -> None:
                     "received": runner.received,
                     "first": runner.first,
                     "last": runner.last,
-                    "cpu": cpu_seconds() - cpu_before,
+                    "cpu": cpu_seconds() - runner.first_cpu,
                 }
             )
         elif args.scenario == "reconnect":
