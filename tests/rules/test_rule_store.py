@@ -293,12 +293,8 @@ def test_changes_are_listed_and_counted_by_streamer_kind_and_time(store: Store) 
     store.clock.advance(10)
     rules(store).record_details([seen(store, alpha, title="A3", category="Poker")])
     everything = rules(store).changes()
+    # Newest first; the title and category changed at once come in reverse order of recording.
     assert [(c.streamer, c.value) for c in everything] == [
-        ("alpha", "A3"),
-        ("alpha", "Poker"),
-        ("beta", "Chess"),
-        ("alpha", "A2"),
-    ] or [(c.streamer, c.value) for c in everything] == [
         ("alpha", "Poker"),
         ("alpha", "A3"),
         ("beta", "Chess"),
