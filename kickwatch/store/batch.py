@@ -27,14 +27,14 @@ from kickwatch.store.models import StatusEvent
 from kickwatch.store.rebuild import TimelineInDatabase
 from kickwatch.store.stamped import Stamped
 from kickwatch.store.statements import (
-    DRIVER_ERRORS,
-    UPDATE_COLUMNS,
     EventRows,
     Inserted,
     StoredEvent,
     json_text,
+    memoized,
     statements_for,
     timestamp_writer,
+    update_streamers,
 )
 from kickwatch.store.timeline import (
     BROADCAST_TOLERANCE,
@@ -75,7 +75,7 @@ class Batch(TimelineInDatabase):
         self.sql = statements_for(database.dialect)
         self.now = clock.now()
         self.result = result
-        self._timestamp = timestamp_writer(database.dialect)
+        self._timestamp = memoized(timestamp_writer(database.dialect))
         self._now_text = self._timestamp(self.now)
         self.rows = EventRows(database.handle, self.sql)
         self.known = Known(database, self.sql)
@@ -308,7 +308,7 @@ class Batch(TimelineInDatabase):
         synthetic = event is None
         livestream_id, started = broadcast.livestream_id, broadcast.started_at
         kind = _TEXT[event_type]
-        stored = StoredEvent(None, kind, synthetic, livestream_id, started, at)
+        stored = StoredEvent(None, kind, synthetic, livestream_id, started)
         # The three times are often one instant: format it once.
         at_text = write(at)
         received_text = at_text if received == at else write(received)
@@ -368,19 +368,21 @@ class Batch(TimelineInDatabase):
         for streamer_id in touched:
             row = self.streamers[streamer_id]
             row.updated_at = max(self.now, row.created_at)
-            params: list[Any] = []
-            for name in UPDATE_COLUMNS:
-                value = getattr(row, name)
-                if isinstance(value, datetime):
-                    value = write(value)
-                elif name == "status":
-                    value = value.value
-                params.append(value)
-            params.append(row.id)
-            updates.append(params)
-        if updates:
-            with DRIVER_ERRORS:
-                self.database.handle.cursor().executemany(self.sql.update_streamer, updates)
+            updates.append(
+                [  # UPDATE_COLUMNS, then the id
+                    _TEXT[row.status],
+                    write(row.last_seen_online),
+                    write(row.last_status_update),
+                    write(row.current_broadcast_started_at),
+                    row.current_livestream_id,
+                    row.current_title,
+                    row.current_category,
+                    row.current_viewers,
+                    write(row.updated_at),
+                    row.id,
+                ]
+            )
+        update_streamers(self.database.handle, self.sql, updates)
         records = {sid: self.streamers[sid].record() for sid in touched}
         self.result.streamers = list(records.values())
         applied = self.result.applied

@@ -37,57 +37,77 @@ from kickwatch.store.statements import (
 )
 from kickwatch.store.timeline import BROADCAST_TOLERANCE, Broadcast
 
-_TIMESTAMPS = frozenset(
-    {
-        "created_at",
-        "updated_at",
-        "last_seen_online",
-        "last_status_update",
-        "current_broadcast_started_at",
-    }
-)
-_FLAGS = frozenset({"is_active", "notify_on_start", "notify_on_end", "is_favorite", "is_muted"})
-_CONVERT = tuple(
-    (index, name)
-    for index, name in enumerate(STREAMER_COLUMNS)
-    if name in _TIMESTAMPS or name in _FLAGS or name == "status"
-)
-
 
 class StreamerState:
     """A streamer's row as the batch changes it (the attributes are its columns)."""
 
     __slots__ = STREAMER_COLUMNS
 
-    id: int
-    username: str
-    status: Status
-    created_at: datetime
-    updated_at: datetime
-    last_seen_online: datetime | None
-    last_status_update: datetime | None
-    current_broadcast_started_at: datetime | None
-    current_livestream_id: str | None
-    current_title: str | None
-    current_category: str | None
-    current_viewers: int | None
-
     def __init__(self, row: tuple[Any, ...]) -> None:
-        values = list(row)
-        for index, name in _CONVERT:
-            value = values[index]
-            if name == "status":
-                values[index] = Status(value)
-            elif name in _FLAGS:
-                values[index] = bool(value)
-            else:
-                values[index] = read_timestamp(value)
-        for name, value in zip(STREAMER_COLUMNS, values, strict=True):
-            setattr(self, name, value)
+        # The columns in `STREAMER_COLUMNS` order, assigned one by one: a loop of `setattr`
+        # costs more than the rest of loading a streamer.
+        (
+            self.id,
+            self.kick_user_id,
+            self.username,
+            self.display_name,
+            status,
+            is_active,
+            created_at,
+            updated_at,
+            self.kick_channel_id,
+            self.slug,
+            self.profile_picture_url,
+            last_seen_online,
+            last_status_update,
+            current_broadcast_started_at,
+            self.current_livestream_id,
+            self.current_title,
+            self.current_category,
+            self.current_viewers,
+            notify_on_start,
+            notify_on_end,
+            is_favorite,
+            is_muted,
+        ) = row
+        self.status: Status = Status(status)
+        self.is_active = bool(is_active)
+        self.created_at: datetime = read_timestamp(created_at)  # type: ignore[assignment]
+        self.updated_at: datetime = read_timestamp(updated_at)  # type: ignore[assignment]
+        self.last_seen_online = read_timestamp(last_seen_online)
+        self.last_status_update = read_timestamp(last_status_update)
+        self.current_broadcast_started_at = read_timestamp(current_broadcast_started_at)
+        self.notify_on_start = bool(notify_on_start)
+        self.notify_on_end = bool(notify_on_end)
+        self.is_favorite = bool(is_favorite)
+        self.is_muted = bool(is_muted)
 
     def record(self) -> StreamerRecord:
         """An immutable snapshot, as `to_streamer_record` makes of a model."""
-        return StreamerRecord(**{name: getattr(self, name) for name in STREAMER_COLUMNS})
+        return StreamerRecord(
+            id=self.id,
+            kick_user_id=self.kick_user_id,
+            username=self.username,
+            display_name=self.display_name,
+            status=self.status,
+            is_active=self.is_active,
+            created_at=self.created_at,
+            updated_at=self.updated_at,
+            kick_channel_id=self.kick_channel_id,
+            slug=self.slug,
+            profile_picture_url=self.profile_picture_url,
+            last_seen_online=self.last_seen_online,
+            last_status_update=self.last_status_update,
+            current_broadcast_started_at=self.current_broadcast_started_at,
+            current_livestream_id=self.current_livestream_id,
+            current_title=self.current_title,
+            current_category=self.current_category,
+            current_viewers=self.current_viewers,
+            notify_on_start=self.notify_on_start,
+            notify_on_end=self.notify_on_end,
+            is_favorite=self.is_favorite,
+            is_muted=self.is_muted,
+        )
 
 
 class Wanted:
@@ -122,6 +142,9 @@ class Wanted:
 
 def _text(value: Any) -> str:
     return value if isinstance(value, str) else value.isoformat(sep=" ")
+
+
+_UNREAD: Any = object()
 
 
 class Known:
@@ -168,18 +191,15 @@ class Known:
         if not rows:
             return
         cursor = self._database.handle.execute_sql(self._sql.candidates, (json.dumps(rows),))
-        for event_id, streamer_id, event_type, synthetic, livestream_id, started, at in sorted(
+        started: dict[Any, datetime | None] = {None: None}  # one instant is often many rows
+        for event_id, streamer_id, event_type, synthetic, livestream_id, text in sorted(
             cursor.fetchall()
         ):
-            self._candidates[int(streamer_id)].append(
-                StoredEvent(
-                    int(event_id),
-                    str(event_type),
-                    bool(synthetic),
-                    livestream_id,
-                    read_timestamp(started),
-                    read_timestamp(at),  # type: ignore[arg-type]
-                )
+            at = started.get(text, _UNREAD)
+            if at is _UNREAD:
+                at = started[text] = read_timestamp(text)
+            self._candidates[streamer_id].append(
+                StoredEvent(event_id, event_type, bool(synthetic), livestream_id, at)
             )
 
     def same_broadcast(

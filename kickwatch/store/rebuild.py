@@ -57,7 +57,6 @@ class TimelineInDatabase:
                 StatusEvent.synthetic,
                 StatusEvent.livestream_id,
                 StatusEvent.broadcast_started_at,
-                StatusEvent.event_timestamp,
             )
             .where(StatusEvent.streamer == row.id)
             .order_by(*timeline_order(descending=True))
@@ -71,7 +70,6 @@ class TimelineInDatabase:
                 bool(found.synthetic),
                 found.livestream_id,
                 found.broadcast_started_at,
-                found.event_timestamp,
             )
         self.known.set_newest(row.id, newest)
         return newest

@@ -9,8 +9,11 @@ converted as the models' own fields convert them, so the stored text is the same
 
 from __future__ import annotations
 
+import functools
+import itertools
 import json
-from collections.abc import Callable, Sequence
+import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from json.encoder import encode_basestring_ascii as _quote
@@ -83,7 +86,6 @@ EVENT_COLUMNS = (
     "synthetic",
     "livestream_id",
     "broadcast_started_at",
-    "event_timestamp",
 )
 _LEGACY_TIMESTAMP = UtcDateTimeField()
 # peewee's translation of driver errors into its own (IntegrityError, OperationalError, ...),
@@ -129,21 +131,28 @@ def statements_for(dialect: str) -> Statements:
     )
     if sqlite:
         in_set = "IN (SELECT value FROM json_each(?))"
-        # One row per streamer: [id, [livestream ids], lowest start, highest start].
+        # One JSON row per streamer: [id, [livestream ids], lowest start, highest start]. The
+        # JSON is read once (materialized), and each streamer's events are scanned once.
         candidates = (
-            f"SELECT {event_columns} FROM json_each(?) AS w"
-            " JOIN status_event AS e ON e.streamer_id = json_extract(w.value, '$[0]')"
-            " WHERE e.livestream_id IN (SELECT value FROM json_each(w.value, '$[1]'))"
-            " OR e.broadcast_started_at BETWEEN json_extract(w.value, '$[2]')"
-            " AND json_extract(w.value, '$[3]')"
+            "WITH w AS MATERIALIZED (SELECT json_extract(value, '$[0]') AS streamer,"
+            " json_extract(value, '$[2]') AS low, json_extract(value, '$[3]') AS high"
+            " FROM json_each(?1)),"
+            " ids AS MATERIALIZED (SELECT json_extract(w.value, '$[0]') AS streamer,"
+            " i.value AS livestream FROM json_each(?1) AS w, json_each(w.value, '$[1]') AS i)"
+            f" SELECT {event_columns} FROM w JOIN status_event AS e ON e.streamer_id = w.streamer"
+            " WHERE e.broadcast_started_at BETWEEN w.low AND w.high"
+            " OR (e.streamer_id, e.livestream_id) IN (SELECT streamer, livestream FROM ids)"
         )
     else:
         in_set = "= ANY(%s)"
         candidates = (
-            f"SELECT {event_columns} FROM jsonb_array_elements(%s::jsonb) AS w(v)"
-            " JOIN status_event AS e ON e.streamer_id = (w.v->>0)::bigint"
-            " WHERE e.livestream_id IN (SELECT jsonb_array_elements_text(w.v->1))"
-            " OR e.broadcast_started_at BETWEEN (w.v->>2)::timestamp AND (w.v->>3)::timestamp"
+            "WITH w AS (SELECT (v->>0)::bigint AS streamer,"
+            " ARRAY(SELECT jsonb_array_elements_text(v->1)) AS livestreams,"
+            " (v->>2)::timestamp AS low, (v->>3)::timestamp AS high"
+            " FROM jsonb_array_elements(%s::jsonb) AS v)"
+            f" SELECT {event_columns} FROM w JOIN status_event AS e ON e.streamer_id = w.streamer"
+            " WHERE e.livestream_id = ANY(w.livestreams)"
+            " OR e.broadcast_started_at BETWEEN w.low AND w.high"
         )
     lock = "" if sqlite else " FOR UPDATE"
     return Statements(
@@ -167,13 +176,17 @@ def read_timestamp(value: Any) -> datetime | None:
     """A stored timestamp as an aware UTC datetime (as `UtcDateTimeField` reads it)."""
     if value is None:
         return None
+    if type(value) is str and len(value) >= 19:  # YYYY-MM-DD HH:MM:SS[.ffffff]
+        try:
+            # SQLite's text is naive UTC: parsed as UTC at once (`replace` costs more).
+            return datetime.fromisoformat(value + "+00:00")
+        except ValueError:
+            pass
     if isinstance(value, datetime):
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    try:
-        parsed = datetime.fromisoformat(value)
-    except (TypeError, ValueError):
-        return _LEGACY_TIMESTAMP.python_value(value)  # type: ignore[no-any-return]
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+        if value.tzinfo is None:
+            return datetime.combine(value, value.timetz(), UTC)
+        return value.astimezone(UTC)
+    return _LEGACY_TIMESTAMP.python_value(value)  # type: ignore[no-any-return]
 
 
 def timestamp_writer(dialect: str) -> Callable[[datetime | None], Any]:
@@ -195,9 +208,26 @@ def timestamp_writer(dialect: str) -> Callable[[datetime | None], Any]:
     def to_naive(value: datetime | None) -> datetime | None:
         if value is None or value.tzinfo is None:
             return value
-        return value.astimezone(UTC).replace(tzinfo=None)
+        if value.tzinfo is not UTC:
+            value = value.astimezone(UTC)
+        return datetime.combine(value, value.time())  # `time()` carries no tzinfo
 
     return to_naive
+
+
+def memoized(write: Callable[[datetime | None], Any]) -> Callable[[datetime | None], Any]:
+    """`write` remembering what it wrote: one batch writes the same instants many times."""
+    memo: dict[datetime, Any] = {}
+
+    def remembered(value: datetime | None) -> Any:
+        if value is None:
+            return None
+        found = memo.get(value)
+        if found is None:
+            found = memo[value] = write(value)
+        return found
+
+    return remembered
 
 
 _JSON = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
@@ -241,16 +271,9 @@ def json_text(value: Any) -> str:
 
 
 class StoredEvent:
-    """What a batch knows of one event row: enough to recognise its broadcast and order it."""
+    """What a batch knows of one event row: enough to recognise its broadcast."""
 
-    __slots__ = (
-        "event_timestamp",
-        "event_type",
-        "id",
-        "livestream_id",
-        "started_at",
-        "synthetic",
-    )
+    __slots__ = ("event_type", "id", "livestream_id", "started_at", "synthetic")
 
     def __init__(
         self,
@@ -259,14 +282,12 @@ class StoredEvent:
         synthetic: bool,
         livestream_id: str | None,
         started_at: datetime | None,
-        event_timestamp: datetime,
     ) -> None:
         self.id = id  # None until the buffered insert is written
         self.event_type = event_type
         self.synthetic = synthetic
         self.livestream_id = livestream_id
         self.started_at = started_at
-        self.event_timestamp = event_timestamp
 
 
 class Inserted:
@@ -288,8 +309,22 @@ class Inserted:
         return StatusEventRecord(self.id, *self.fields)
 
 
+# Rows per INSERT on SQLite: one statement of many rows is bound at once and steps once (one
+# release of the interpreter lock, not one per row); 500 rows of 12 values stay far below
+# SQLite's limit of 32,766 parameters.
+SQLITE_INSERT_ROWS = 500
+
+
+@functools.lru_cache(maxsize=8)
+def _insert_rows(statement: str, rows: int) -> str:
+    """`statement` (an INSERT of one row) inserting `rows` rows."""
+    head, values = statement.split(" VALUES ")
+    return f"{head} VALUES {', '.join([values] * rows)}"
+
+
 class EventRows:
-    """Inserts of one batch, buffered and written with one `executemany`.
+    """Inserts of one batch, buffered and written together: on SQLite by INSERTs of up to
+    `SQLITE_INSERT_ROWS` rows each, on PostgreSQL by one pipelined `executemany`.
 
     Ids are handed out in the order the rows were added, as one insert after the other would:
     the timeline breaks ties by id. Anything that reads `status_event` must `flush` first.
@@ -315,20 +350,61 @@ class EventRows:
             return
         params, rows = self._params, self._rows
         self._params, self._rows = [], []
-        ids: Sequence[int]
         with DRIVER_ERRORS:
             cursor = self._handle.cursor()
             if self._sql.dialect == "sqlite":
-                cursor.executemany(self._sql.insert_event, params)
-                # The write lock is held and ids are AUTOINCREMENT: the rows got the ids just
-                # below the last one, in order.
-                last = int(cursor.execute("SELECT last_insert_rowid()").fetchone()[0])
-                ids = range(last - len(rows) + 1, last + 1)
+                self._insert_sqlite(cursor, params, rows)
             else:
                 cursor.executemany(self._sql.insert_event, params, returning=True)
                 returned = [int(cursor.fetchone()[0])]
                 while cursor.nextset():
                     returned.append(int(cursor.fetchone()[0]))
-                ids = returned
-        for stored, new_id in zip(rows, ids, strict=True):
-            stored.id = new_id
+                for stored, new_id in zip(rows, returned, strict=True):
+                    stored.id = new_id
+
+    def _insert_sqlite(
+        self, cursor: Any, params: list[tuple[Any, ...]], rows: list[StoredEvent]
+    ) -> None:
+        size = SQLITE_INSERT_ROWS
+        for start in range(0, len(params), size):
+            chunk = params[start : start + size]
+            statement = _insert_rows(self._sql.insert_event, len(chunk))
+            cursor.execute(statement, list(itertools.chain.from_iterable(chunk)))
+            # The write lock is held and ids are AUTOINCREMENT: the rows of one statement got
+            # the ids up to the last one, in the order of its VALUES.
+            last = int(cursor.lastrowid)
+            first = last - len(chunk) + 1
+            for offset, stored in enumerate(rows[start : start + size]):
+                stored.id = first + offset
+
+
+def _update_rows(rows: int) -> str:
+    """An UPDATE of `rows` streamers from one VALUES list (SQLite 3.33+: UPDATE ... FROM)."""
+    sets = ", ".join(
+        f"{UPDATE_FIELDS[n].column_name} = v.column{i + 1}" for i, n in enumerate(UPDATE_COLUMNS)
+    )
+    row = "(" + ", ".join("?" for _ in range(len(UPDATE_COLUMNS) + 1)) + ")"
+    return (
+        f"UPDATE streamer SET {sets} FROM (VALUES {', '.join([row] * rows)}) AS v"
+        f" WHERE streamer.id = v.column{len(UPDATE_COLUMNS) + 1}"
+    )
+
+
+_update_chunk = functools.lru_cache(maxsize=8)(_update_rows)
+_UPDATE_FROM = sqlite3.sqlite_version_info >= (3, 33, 0)
+
+
+def update_streamers(handle: peewee.Database, sql: Statements, rows: list[list[Any]]) -> None:
+    """Save streamers: each row is `UPDATE_COLUMNS`' values, then the id. On SQLite by
+    UPDATEs of up to `SQLITE_INSERT_ROWS` streamers each (one step, not one per streamer),
+    on PostgreSQL by one pipelined `executemany`."""
+    if not rows:
+        return
+    with DRIVER_ERRORS:
+        cursor = handle.cursor()
+        if sql.dialect != "sqlite" or not _UPDATE_FROM:
+            cursor.executemany(sql.update_streamer, rows)
+            return
+        for start in range(0, len(rows), SQLITE_INSERT_ROWS):
+            chunk = rows[start : start + SQLITE_INSERT_ROWS]
+            cursor.execute(_update_chunk(len(chunk)), list(itertools.chain.from_iterable(chunk)))
