@@ -3,7 +3,11 @@
 Every write goes through here (status changes, and the streamer edits of the GUI and of a lookup,
 as calls), so there are never two writers in one process. Changes wait in a queue bounded by
 count and by bytes; the thread takes what has accumulated (up to `batch_size`) and commits it
-with `Repository.apply_changes`. A failure is classified (`kickwatch.store.failures`):
+with `Repository.apply_changes`. It never waits for a batch to fill: a change that finds the
+writer idle is committed at once, alone (push to listener in milliseconds), and the changes that
+arrive while a transaction runs are all taken by the next one, so batches grow only under load,
+where a transaction's fixed cost (reading its streamers, saving them, the commit's sync) is
+shared by thousands of changes. A failure is classified (`kickwatch.store.failures`):
 
 - busy (another process holds the write lock): retried quietly, reported only if it lasts;
 - outage (disk full, PostgreSQL restarting, connection lost): the batch stays at the head of the
@@ -36,6 +40,10 @@ log = logging.getLogger(__name__)
 Item = StatusChange | StatusObservation
 T = TypeVar("T")
 REPORT_EVERY = 10.0  # seconds between reminders that the database is still unavailable
+# The most changes in one transaction: under load a batch of this size costs the store about
+# half a second, which bounds how long a call (a streamer edit) waits behind it. Measured by
+# `benchmarks/commit_bench.py` (the burst rate hardly moves above a few thousand).
+BATCH_SIZE = 10_000
 _ITEM_OVERHEAD = 400  # bytes an item costs besides its text: the objects and their fields
 
 
@@ -79,10 +87,11 @@ class DbWriter:
         *,
         max_pending: int = 100_000,
         max_pending_bytes: int = 64 * 1024 * 1024,
-        batch_size: int = 2_000,
+        batch_size: int = BATCH_SIZE,
         retry_initial: float = 0.05,
         retry_max: float = 2.0,
         busy_grace: float = 4.0,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._repository = repository
         self._loop = loop
@@ -93,6 +102,7 @@ class DbWriter:
         self._retry_initial = retry_initial
         self._retry_max = retry_max
         self._busy_grace = busy_grace
+        self._monotonic = monotonic  # outage and busy timings (a test's clock may stand still)
         self._queue: deque[tuple[Item, int]] = deque()
         self._calls: deque[_Call] = deque()
         self._bytes = 0
@@ -240,7 +250,7 @@ class DbWriter:
                 continue
             assert failure is not None
             self._requeue(remaining)
-            now = time.monotonic()
+            now = self._monotonic()
             if failure.kind is FailureKind.BUSY:
                 busy_since = busy_since if busy_since is not None else now
                 quiet = now - busy_since < self._busy_grace

@@ -1,6 +1,7 @@
-"""`DbWriter` on its own: batches, a queue bounded by count and bytes whose overflow is reported,
-retries through an outage, a busy wait that is not an outage, one bad item that is quarantined
-without blocking the rest, and a flush on stop."""
+"""`DbWriter` on its own: a change committed at once when the writer is idle, bigger batches only
+under load, a queue bounded by count and bytes whose overflow is reported, retries through an
+outage, a busy wait that is not an outage, one bad item that is quarantined without blocking the
+rest, and a flush on stop."""
 
 from __future__ import annotations
 
@@ -62,9 +63,11 @@ class FakeRepository:
         self.quarantined: list[tuple[int, str]] = []
         self.gate = threading.Event()
         self.gate.set()
+        self.writing = 0  # apply_changes calls begun
         self.database = SimpleNamespace(handle=FakeHandle())
 
     def apply_changes(self, batch: Sequence[Any]) -> BatchResult:
+        self.writing += 1
         self.gate.wait(5)
         if self.failures:
             self.failures -= 1
@@ -123,6 +126,44 @@ async def test_what_accumulated_is_written_in_batches_of_at_most_batch_size() ->
     assert repo.batches == [[1, 2], [3, 4], [5]]
     await wait_for(lambda: len(calls.committed) == 3)
     assert db.committed_batches == 3 and db.pending == 0
+
+
+def standing_clock() -> float:
+    """A monotonic clock that never moves: a writer waiting for time to pass would hang."""
+    return 1000.0
+
+
+async def test_a_single_change_is_committed_at_once_without_waiting_for_a_batch_to_fill() -> None:
+    repo, calls = FakeRepository(), Calls()
+    db = writer(repo, calls, monotonic=standing_clock)
+    db.start()
+    assert db.submit(items(7))
+    # Committed and reported with the writer's clock standing still: nothing waited for time
+    # to pass or for more changes to come.
+    await wait_for(lambda: len(calls.committed) == 1, timeout=5, what="the commit")
+    assert repo.batches == [[7]]
+    assert db.submit(items(8))
+    await wait_for(lambda: len(calls.committed) == 2, timeout=5, what="the second commit")
+    assert repo.batches == [[7], [8]]
+    await db.stop()
+
+
+async def test_changes_arriving_during_a_write_are_all_taken_by_the_next_one() -> None:
+    """Under load (a burst arriving one change at a time, as pushes do, while a transaction
+    runs) the next transaction takes everything queued meanwhile: 5,000 changes in one."""
+    repo, calls = FakeRepository(), Calls()
+    repo.gate.clear()  # the first write hangs until released
+    db = writer(repo, calls)
+    db.start()
+    db.submit(items(0))
+    await wait_for(lambda: repo.writing == 1, what="the first write")
+    for streamer in range(1, 5001):
+        assert db.submit(items(streamer))
+    repo.gate.set()
+    assert await db.flush(10)
+    await db.stop()
+    assert [len(batch) for batch in repo.batches] == [1, 5000]
+    assert repo.written == list(range(5001))
 
 
 async def test_a_full_queue_refuses_and_reports_the_overflow() -> None:
