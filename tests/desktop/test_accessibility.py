@@ -27,6 +27,7 @@ from typing import Any
 
 import pytest
 
+from kickwatch.alerts.targets import TargetStore
 from kickwatch.context import open_context
 from kickwatch.domain.status import EventType
 from kickwatch.store.repository import StatusChange
@@ -135,6 +136,10 @@ def prepare_home(home: Path, kick: FakeKick, now: datetime) -> Path:
                 kick.go_live(username, push=False, title=f"{shown} live from the test desktop")
         ctx.repository.update_streamer("xqc", is_favorite=True)
         ctx.repository.update_streamer("latenightlofi", is_active=False)
+        # A target on loopback for a streamer that stays off: its row is read, nothing is sent.
+        TargetStore(ctx.database, ctx.secrets, ctx.clock).add(
+            "json://127.0.0.1:9/kickwatch", name="phone", streamers=["latenightlofi"]
+        )
         ctx.settings.set_many(
             {
                 "auth.client_id": CLIENT_ID,
@@ -250,8 +255,11 @@ def text_widths(desktop: VirtualDesktop, texts: list[str]) -> dict[str, list[int
 def narrow_columns(
     desktop: VirtualDesktop, root: dict[str, Any]
 ) -> tuple[list[dict[str, Any]], list[str]]:
-    """Every table column of `root`, and those narrower than their header text."""
-    columns = [c for node in nodes([root]) for c in node.get("columns", [])]
+    """Every column of the tables shown in `root`, and those narrower than their header text
+    (a table on a tab not shown has no geometry to judge)."""
+    columns = [
+        c for node in nodes([root]) if "showing" in node["states"] for c in node.get("columns", [])
+    ]
     widths = text_widths(desktop, [c["name"] for c in columns])
     narrow = [
         f"{c['name']!r} is {c['extents'][2]} px for {widths[c['name']][1]} px of text"
@@ -427,6 +435,21 @@ def test_a_screen_reader_finds_every_control_named_and_every_column_readable(
         assert streamer["extents"][2] >= name_width + 20  # the text and its avatar
         clear_notifications(desktop)
         shoot(desktop, "settings", settings["extents"])
+
+        pressed = desktop.atspi("action", "kickwatch", "page tab", "Targets", "Press")
+        assert pressed.returncode == 0, pressed.stderr
+        wait_until(
+            lambda: any(
+                n["role"] == "table" and n["name"] == "Alert targets" and "showing" in n["states"]
+                for n in nodes(tree(desktop, "kickwatch"))
+            ),
+            30,
+            "the Targets tab",
+        )
+        targets_tab = wait_for_window(desktop, "kickwatch", "dialog", "kickwatch settings")
+        assert unnamed_controls(targets_tab) == []
+        target_columns, narrow = narrow_columns(desktop, targets_tab)
+        assert target_columns and narrow == []
 
         pressed = desktop.atspi("action", "kickwatch", "page tab", "Notifications", "Press")
         assert pressed.returncode == 0, pressed.stderr
