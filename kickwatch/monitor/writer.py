@@ -87,7 +87,7 @@ class DbWriter:
         *,
         max_pending: int = 100_000,
         max_pending_bytes: int = 64 * 1024 * 1024,
-        batch_size: int = BATCH_SIZE,
+        batch_size: int | None = None,  # None: BATCH_SIZE
         retry_initial: float = 0.05,
         retry_max: float = 2.0,
         busy_grace: float = 4.0,
@@ -98,7 +98,7 @@ class DbWriter:
         self._callbacks = callbacks
         self._max_pending = max_pending
         self._max_pending_bytes = max_pending_bytes
-        self._batch_size = batch_size
+        self._batch_size = batch_size or BATCH_SIZE
         self._retry_initial = retry_initial
         self._retry_max = retry_max
         self._busy_grace = busy_grace
