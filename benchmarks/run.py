@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks import pusher_bench, report, scale_bench  # noqa: E402
+from benchmarks import commit_bench, pusher_bench, report, scale_bench  # noqa: E402
 from benchmarks.machine import describe  # noqa: E402
 from benchmarks.pusher.processes import NODE_DIR, BenchmarkError  # noqa: E402
 
@@ -39,6 +39,7 @@ Suite = Callable[[int, bool], list[report.Measure]]
 SUITES: dict[str, Suite] = {
     "pusher": pusher_bench.measure,
     "scale": scale_bench.measure,
+    "commit": commit_bench.measure,
 }
 REFERENCES = ["floor", "pusher-js"]
 
