@@ -268,10 +268,16 @@ def idle(plan: Plan, out: Collector, server: Soketi) -> None:
             client.close()
 
 
+def progress(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
 def measure(
-    repeats: int, quick: bool, smoke: bool = False, log: Callable[[str], None] = print
+    repeats: int, quick: bool, smoke: bool = False, log: Callable[[str], None] | None = None
 ) -> list[Measure]:
-    """Every Pusher measure of the plan, runs of different subjects interleaved."""
+    """Every Pusher measure of the plan, runs of different subjects interleaved; `log` gets a
+    line per run (stderr by default)."""
+    log = log or progress
     plan = plan_for(repeats, quick, smoke)
     out = Collector(plan.strict)
     needs_soketi = "soketi" in (*plan.receive_servers, plan.subscribe_server, plan.reconnect_server)

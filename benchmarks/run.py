@@ -1,6 +1,7 @@
 """The benchmark suite in one command: every suite in SUITES, one table, one JSON file.
 
     .venv/bin/python benchmarks/run.py [--repeats 3] [--quick] [--smoke] [--suite NAME ...]
+    .venv/bin/python benchmarks/run.py --show benchmarks/results/FILE.json [--markdown]
 
 It installs what the suites need when it is missing (the `bench` extra of pyproject.toml, i.e.
 pysher and orjson, with pip; soketi and pusher-js with `npm ci` in `benchmarks/node`), runs each
@@ -9,6 +10,7 @@ floor and to pusher-js measured in the same run) headed by the machine, and writ
 as JSON under `benchmarks/results/` (or `--output`). `--quick` runs smaller versions; `--smoke`
 is the ~10-second check CI runs: only the Python parts (kickwatch's client and the floor against
 the Python frame blaster), then it checks that the table printed and the JSON was written.
+`--markdown` adds the summary table BENCHMARKS.md shows; `--show` prints a saved run again.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks import commit_bench, pusher_bench, report, scale_bench  # noqa: E402
+from benchmarks import commit_bench, markdown, pusher_bench, report, scale_bench  # noqa: E402
 from benchmarks.machine import describe  # noqa: E402
 from benchmarks.pusher.processes import NODE_DIR, BenchmarkError  # noqa: E402
 
@@ -99,10 +101,23 @@ def _node_version(package: str) -> str:
     return str(json.loads(manifest.read_text())["version"])
 
 
+def _revision() -> str:
+    """The commit measured, and whether kickwatch/ differed from it."""
+    git = ["git", "-C", str(ROOT)]
+    head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    if head.returncode != 0:
+        return "kickwatch (not a git checkout)"
+    changed = subprocess.run(
+        [*git, "status", "--porcelain", "--", "kickwatch"], capture_output=True, text=True
+    ).stdout.strip()
+    return f"kickwatch {head.stdout.strip()}" + (" with uncommitted changes" if changed else "")
+
+
 def machine(with_node: bool) -> str:
     import sqlite3
 
-    parts = [f"websockets {_version('websockets')}", f"SQLite {sqlite3.sqlite_version}"]
+    parts = [_revision(), f"websockets {_version('websockets')}"]
+    parts.append(f"SQLite {sqlite3.sqlite_version}")
     if with_node:
         node = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout
         parts += [
@@ -122,9 +137,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smoke", action="store_true", help="the ~10-second CI check")
     parser.add_argument("--suite", action="append", choices=sorted(SUITES), help="only these")
     parser.add_argument("--output", type=Path, help="the JSON file (default: benchmarks/results/)")
+    parser.add_argument("--markdown", action="store_true", help="also a Markdown summary table")
+    parser.add_argument("--show", type=Path, help="print a saved JSON file's tables; run nothing")
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
+    if args.show is not None:
+        measures, described = markdown.load(args.show)
+        print(report.table(measures, described, references=REFERENCES))
+        if args.markdown:
+            print("\n" + markdown.summary(measures, "kickwatch", REFERENCES))
+        return 0
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     output = (
         args.output
@@ -150,6 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     table = report.table(measures, described, references=REFERENCES)
     print(table)
     print(f"medians of {runs} run(s); {time.monotonic() - started:.0f} s in all")
+    if args.markdown:
+        print("\n" + markdown.summary(measures, "kickwatch", REFERENCES))
     report.save(measures, described, output)
     log(f"saved {output}")
     if args.smoke:

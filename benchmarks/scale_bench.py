@@ -179,8 +179,13 @@ def _until_subscribed(
             return time.monotonic()
 
 
-def measure(repeats: int, quick: bool, log: Callable[[str], None] = print) -> list[Measure]:
-    """The scale measures, `repeats` runs of the real process."""
+def progress(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def measure(repeats: int, quick: bool, log: Callable[[str], None] | None = None) -> list[Measure]:
+    """The scale measures, `repeats` runs of the real process; `log` gets progress lines."""
+    log = log or progress
     from tests.fakekick import FakeKick
 
     streamers = 5000 if quick else 50_000
