@@ -25,7 +25,7 @@ from kickwatch.domain.events import StreamEvent
 from kickwatch.domain.status import EventSource, EventType
 from kickwatch.domain.text import MAX_CATEGORY, MAX_NAME, MAX_TITLE, optional_text, storable_text
 from kickwatch.kick import bounded_json
-from kickwatch.kick.numeric import as_count, as_id, as_int, as_seconds
+from kickwatch.kick.numeric import MAX_BIGINT, as_count, as_id, as_int, as_seconds
 from kickwatch.kick.timestamps import parse_kick_time
 
 MAX_FRAME_BYTES = 1024 * 1024
@@ -320,7 +320,7 @@ def to_stream_event(ev: ChannelEvent, received_at: datetime) -> StreamEvent | No
 def _start(
     ev: ChannelEvent, livestream: dict[str, Any], received_at: datetime
 ) -> StreamEvent | None:
-    channel_id = as_id(livestream.get("channel_id"))
+    channel_id = _id(livestream.get("channel_id"))
     if channel_id is None:
         channel_id = _nested_id(livestream.get("channel")) or channel_id_of(ev.channel)
     if channel_id is None:
@@ -382,12 +382,19 @@ def _count(value: Any) -> int | None:
 
 
 def _nested_id(value: Any) -> int | None:
-    return as_id(value.get("id")) if isinstance(value, dict) else None
+    return _id(value.get("id")) if isinstance(value, dict) else None
+
+
+def _id(value: Any) -> int | None:
+    """`as_id`, with Kick's usual case (an int in range) first."""
+    if type(value) is int and 0 < value <= MAX_BIGINT:
+        return value
+    return as_id(value)
 
 
 def _id_text(value: Any) -> str | None:
     """A livestream id as text: Kick's are numbers, but an odd string is kept (made storable)."""
-    number = as_id(value)
+    number = _id(value)
     if number is not None:
         return str(number)
     return optional_text(value, MAX_LIVESTREAM_ID)
