@@ -172,8 +172,7 @@ class ReconnectGate:
         self.failures = 0
         self._capped_steps = 0
         self.next_probe_at = None
-        if self.state is ServerState.DOWN:
-            self.state = ServerState.UNKNOWN
+        self.state = ServerState.UNKNOWN  # the first attempt probes; the others follow it
 
     # --- what connections read ----------------------------------------------------------
 
