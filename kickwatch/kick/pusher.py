@@ -387,7 +387,7 @@ class PusherConnection:
 
     def _deliver(self, frame: protocol.ChannelEvent) -> None:
         try:
-            event = protocol.to_stream_event(frame, self._now or self._received_at())
+            event = protocol.to_stream_event(frame, self._received_at())
         except Exception:  # it never raises; if it did, one frame is lost, not the connection
             log.exception("%s: could not read a %r event", self.name, frame.event[:100])
             self._count_malformed("the parser failed on it")
