@@ -3,8 +3,8 @@
 Duplicates are ignored, late events become history without overwriting a newer status, and
 timestamps ahead of the local clock are clamped to the receive time (see `timeline` for the
 ordering rules). The common case, an event newer than everything stored for its streamer, is
-decided from what the batch read when it began (`known`) and its rows are buffered into one
-`executemany` (`statements.EventRows`), so a batch costs a handful of statements however many
+decided from what the batch read when it began (`known`) and its rows are buffered and written
+together (`statements.EventRows`), so a batch costs a handful of statements however many
 changes it holds. The rare cases (late history, a stand-in replaced) rebuild the streamer's
 timeline in the database, as one change at a time would.
 """

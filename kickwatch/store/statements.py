@@ -2,9 +2,12 @@
 
 The hot path of `kickwatch.store.batch` runs on these instead of peewee's query builder, which
 costs more than the database itself for a single-row statement. A batch reads what it needs in
-a few set-wise queries when it begins (`kickwatch.store.known`), buffers its inserts into one
-`executemany` (`EventRows`), and writes the streamers it changed with one more. Values are
-converted as the models' own fields convert them, so the stored text is the same either way.
+a few set-wise queries when it begins (`kickwatch.store.known`), buffers its inserts
+(`EventRows`) and writes them together, and saves the streamers it changed together too: on
+SQLite by statements of up to `SQLITE_INSERT_ROWS` rows each (one step, and one release of the
+interpreter lock, per statement rather than per row), on PostgreSQL by one pipelined
+`executemany` each. Values are converted as the models' own fields convert them, so the stored
+text is the same either way.
 """
 
 from __future__ import annotations

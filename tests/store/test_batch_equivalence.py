@@ -1,8 +1,8 @@
 """Property: one batch stores exactly what applying its changes one by one stores.
 
-`apply_changes` answers the common case from what it read when the batch began and buffers its
-inserts into one `executemany`; each change in a transaction of its own reads everything back
-from the database. For random interleavings of pushes and polls of a few streamers (starts,
+`apply_changes` answers the common case from what it read when the batch began and writes its
+rows together at the end; a change in a transaction of its own has nothing of the batch's in
+memory to get wrong. For random interleavings of pushes and polls of a few streamers (starts,
 ends, duplicates, late events, timestamps ahead of the clock, observations, a streamer that no
 longer exists) both must leave the same rows, the same streamers and the same results.
 """
