@@ -195,8 +195,12 @@ class KickwatchApp(QObject):
         await self.alerts.start()
 
     def on_alerts_health(self, health: TargetHealth) -> None:
-        """A target started failing or works again: said in the log (and the Targets tab)."""
-        log.log(logging.INFO if health.state == "ok" else logging.WARNING, "%s", health.describe())
+        """A target started failing or works again: said in the log, the tray's tooltip and
+        menu, and the Targets tab."""
+        failing = health.state != "ok"
+        log.log(logging.WARNING if failing else logging.INFO, "%s", health.describe())
+        self.model.target_health(health.name, failing, health.last_error or "")
+        self.refresh()
 
     async def wait_for_quit(self) -> int:
         """Wait until quit is requested; returns the exit code."""

@@ -122,6 +122,7 @@ class TrayViewModel:
         self.paused_until: datetime | None = None
         # What the monitor's link reaches: Kick, or in the shared mode the database it follows.
         self.link = "Kick"
+        self.failing_targets: dict[str, str] = {}  # alert target name -> why its sends fail
 
     def set_source(
         self,
@@ -151,6 +152,20 @@ class TrayViewModel:
         """A check of Kick failed at `at`."""
         if self.last_check is None or at >= self.last_check:
             self.check_failed_at, self.check_failure = at, reason
+
+    def target_health(self, name: str, failing: bool, reason: str = "") -> None:
+        """An alert target started failing (`reason`) or works again."""
+        if failing:
+            self.failing_targets[name] = reason
+        else:
+            self.failing_targets.pop(name, None)
+
+    def target_lines(self) -> list[str]:
+        """One line per failing alert target, by name."""
+        return [
+            f"Alert target {name} failing" + (f": {elide(reason, 80)}" if reason else "")
+            for name, reason in sorted(self.failing_targets.items())
+        ]
 
     # -- what is shown ----------------------------------------------------------------------
 
@@ -266,6 +281,7 @@ class TrayViewModel:
             lines.append(f"Database unavailable: {self.database_problem}")
         if self.check_failed_at is not None:
             lines.extend(self.check_lines(now))
+        lines.extend(self.target_lines())
         return lines
 
     def needs_ticking(self, now: datetime) -> bool:
@@ -295,6 +311,7 @@ class TrayViewModel:
         if self.database_problem and not self.fatal_error:
             lines.append(f"Database unavailable: {self.database_problem}")
         lines.extend(self.check_lines(now))
+        lines.extend(self.target_lines())
         if self.is_paused(now) and self.paused_until is not None:
             lines.append(f"Notifications paused until {self.local_time(self.paused_until)}")
         return "\n".join(lines)

@@ -339,3 +339,27 @@ def test_sigterm_exits_0_without_a_traceback(app_env: dict[str, str]) -> None:
         _out, err = process.communicate(timeout=30)
     assert process.returncode == 0, err
     assert "Traceback" not in err, err
+
+
+def test_a_failing_alert_target_is_in_the_tooltip_and_the_menu_until_it_works_again(
+    make_app: Any, clocked_ctx: Context
+) -> None:
+    from kickwatch.alerts.dispatcher import TargetHealth, TargetState
+
+    app, monitor = make_app(tray=True)
+    monitor.bus.publish(ConnectionStateChanged(ConnectionState.CONNECTED, since=OUTAGE))
+    failing = TargetHealth(
+        "phone",
+        "ntfy://ntfy.example/****",
+        TargetState.FAILING,
+        waiting=2,
+        failures=3,
+        last_error="connection refused",
+    )
+    app.on_alerts_health(failing)
+    assert "Alert target phone failing: connection refused" in tooltip(app)
+    assert "Alert target phone failing: connection refused" in app.model.problem_lines(OUTAGE)
+
+    app.on_alerts_health(TargetHealth("phone", "ntfy://ntfy.example/****", TargetState.OK, 0))
+    assert not any("Alert target" in line for line in tooltip(app))
+    assert app.model.problem_lines(OUTAGE) == []
