@@ -4,5 +4,6 @@
 a target URL for every place it is shown; `apprise_io` is the one module that talks to Apprise
 (validation, sending, and a guard that keeps URLs out of Apprise's log lines); `dispatcher`
 sends each change to each matching target once, from worker threads, with retries; `feed` turns
-monitor events into policy decisions for it. No module here imports Qt.
+monitor events into policy decisions for it (go-lives, went-offlines, and changes of a live
+stream's title or category). No module here imports Qt.
 """

@@ -236,7 +236,7 @@ class AlertDispatcher:
     # -- queueing ---------------------------------------------------------------------------
 
     def submit(self, changes: Sequence[tuple[int, AlertMessage]]) -> None:
-        """Queue (status_event id, message) changes for every target that wants them."""
+        """Queue (change id, message) pairs for every target that wants them (see `Outbox`)."""
         entries = [
             (lane.target.id, event_id, message)
             for event_id, message in changes

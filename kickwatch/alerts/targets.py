@@ -2,10 +2,12 @@
 
 A target's URL is stored only as a Fernet token (the master key of `kickwatch.store.secrets`)
 beside its masked form, so listing targets, `kickwatch doctor` and the Targets tab never need
-the key. The outbox (`alert_delivery`) has one row per (target, status_event id): `enqueue`
-inserts what is missing and returns only the rows it made, so one change is queued for one target
-once however often it is decided; a row is `pending` until it is `sent`, or `failed` when the
-dispatcher gave up on it. Every function here blocks: the monitor runs them on its writer thread.
+the key. The outbox (`alert_delivery`) has one row per (target, change), the change being the
+`status_event` a start or end alert announces or the `stream_change` a change alert announces
+(the message's kind says which): `enqueue` inserts what is missing and returns only the rows it
+made, so one change is queued for one target once however often it is decided; a row is
+`pending` until it is `sent`, or `failed` when the dispatcher gave up on it. Every function here
+blocks: the monitor runs them on its writer thread.
 """
 
 from __future__ import annotations
@@ -22,10 +24,14 @@ from kickwatch.domain.clock import Clock
 from kickwatch.domain.errors import AlreadyExistsError, NotFoundError, ValidationError
 from kickwatch.domain.validation import normalize_username
 from kickwatch.store.database import Database
-from kickwatch.store.models import AlertDelivery, AlertTarget, StatusEvent
+from kickwatch.store.models import AlertDelivery, AlertTarget, StatusEvent, StreamChangeRow
 from kickwatch.store.secrets import SecretBox
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
+# What a new target is sent unless told otherwise: every alert the policy decides. A change alert
+# is made only for streamers whose rule asks for one, as an offline alert only for streamers with
+# offline alerts on, so a target that follows them all follows those choices.
+DEFAULT_EVENTS = (AlertKind.START, AlertKind.END, AlertKind.CHANGE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +42,7 @@ class TargetRecord:
     name: str
     url_masked: str
     streamers: tuple[str, ...] = ()  # empty: every streamer
-    events: tuple[AlertKind, ...] = (AlertKind.START, AlertKind.END)
+    events: tuple[AlertKind, ...] = DEFAULT_EVENTS
 
     def matches(self, message: AlertMessage) -> bool:
         """Whether this target wants `message` (its event kind and its streamer)."""
@@ -52,11 +58,11 @@ class TargetRecord:
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    """One outbox row: a message for one target."""
+    """One outbox row: a message for one target, announcing a status_event or a stream_change."""
 
     id: int
     target_id: int
-    status_event_id: int
+    change_id: int  # of the status_event (start, end) or the stream_change (change) announced
     state: str
     attempts: int
     message: AlertMessage
@@ -75,13 +81,16 @@ class OutboxSummary:
 
 
 def parse_events(text: str | Iterable[str]) -> tuple[AlertKind, ...]:
-    """`start`, `end` or both (comma-separated), as alert kinds in that order."""
+    """`start`, `end`, `change` or several of them (comma-separated), as alert kinds in that
+    order."""
     parts = text.split(",") if isinstance(text, str) else list(text)
     wanted = {part.strip().lower() for part in parts if part.strip()}
     unknown = sorted(wanted - {kind.value for kind in AlertKind})
     if unknown or not wanted:
         raise ValidationError(
-            "events", f"{', '.join(unknown) or 'nothing'} given; use start, end or start,end"
+            "events",
+            f"{', '.join(unknown) or 'nothing'} given; use start, end and change, one or more "
+            "of them comma-separated (start,end,change)",
         )
     return tuple(kind for kind in AlertKind if kind.value in wanted)
 
@@ -94,18 +103,23 @@ def parse_streamers(text: str | Iterable[str]) -> tuple[str, ...]:
 
 
 def _record(row: AlertTarget) -> TargetRecord:
-    events = tuple(
-        kind for kind, on in ((AlertKind.START, row.on_start), (AlertKind.END, row.on_end)) if on
+    flags = (
+        (AlertKind.START, row.on_start),
+        (AlertKind.END, row.on_end),
+        (AlertKind.CHANGE, row.on_change),
     )
+    events = tuple(kind for kind, on in flags if on)
     streamers = tuple(name for name in str(row.streamers).split(",") if name)
     return TargetRecord(int(row.id), str(row.name), str(row.url_masked), streamers, events)
 
 
 def _delivery(row: AlertDelivery) -> Delivery:
+    change_id = row.stream_change_id if row.stream_change_id is not None else row.status_event_id
+    assert change_id is not None  # chk_alert_delivery_one_change: exactly one is set
     return Delivery(
         id=int(row.id),
         target_id=int(row.target_id),  # type: ignore[attr-defined]
-        status_event_id=int(row.status_event_id),
+        change_id=int(change_id),
         state=str(row.state),
         attempts=int(row.attempts),
         message=AlertMessage.from_json(row.message),
@@ -128,7 +142,7 @@ class TargetStore:
         *,
         name: str | None = None,
         streamers: Sequence[str] = (),
-        events: Sequence[AlertKind] = (AlertKind.START, AlertKind.END),
+        events: Sequence[AlertKind] = DEFAULT_EVENTS,
     ) -> TargetRecord:
         """Store a new target once Apprise accepts its URL; AlreadyExistsError for a taken name."""
         from kickwatch.alerts.apprise_io import check_url  # Apprise only when a URL is checked
@@ -153,6 +167,7 @@ class TargetStore:
                 streamers=",".join(users),
                 on_start=AlertKind.START in kinds,
                 on_end=AlertKind.END in kinds,
+                on_change=AlertKind.CHANGE in kinds,
                 created_at=now,
                 updated_at=now,
             )
@@ -205,30 +220,35 @@ class Outbox:
         self.clock = clock
 
     def enqueue(self, entries: Sequence[tuple[int, int, AlertMessage]]) -> list[Delivery]:
-        """Queue (target id, status_event id, message) entries; returns the rows made now
-        (an entry whose row exists already, in whatever state, is left alone)."""
+        """Queue (target id, change id, message) entries; returns the rows made now (an entry
+        whose row exists already, in whatever state, is left alone). The change id is of the
+        `stream_change` row for a change alert, of the `status_event` row otherwise; a change
+        alert that announces several `stream_change` rows is queued once for all of them."""
         if not entries:
             return []
         now = self.clock.now()
         made: list[Delivery] = []
         with self.database.handle.atomic():
             known = {int(row.id) for row in AlertTarget.select(AlertTarget.id)}
-            for target_id, event_id, message in entries:
+            for target_id, change_id, message in entries:
                 if target_id not in known:
                     continue  # removed meanwhile
+                if message.kind is AlertKind.CHANGE:
+                    column = AlertDelivery.stream_change_id
+                    ids = {change_id, *message.change_ids}
+                else:
+                    column = AlertDelivery.status_event_id
+                    ids = {change_id}
                 exists = (
                     AlertDelivery.select(AlertDelivery.id)
-                    .where(
-                        (AlertDelivery.target == target_id)
-                        & (AlertDelivery.status_event_id == event_id)
-                    )
+                    .where((AlertDelivery.target == target_id) & column.in_(sorted(ids)))
                     .exists()
                 )
                 if exists:
                     continue
                 row = AlertDelivery.create(
                     target=target_id,
-                    status_event_id=event_id,
+                    **{column.name: change_id},
                     state=PENDING,
                     attempts=0,
                     message=message.as_json(),
@@ -317,19 +337,22 @@ class Outbox:
         }
 
     def prune(self, keep_days: int) -> int:
-        """Drop rows whose change is no longer in the history, and finished rows older than
-        `keep_days`; returns how many."""
+        """Drop rows whose change is no longer in the history (a status_event or stream_change
+        pruned or rebuilt away), and finished rows older than `keep_days`; returns how many."""
         self.database.require_writable()
         cutoff = self.clock.now() - timedelta(days=keep_days)
         with self.database.handle.atomic():
-            orphans = AlertDelivery.delete().where(
-                ~peewee.fn.EXISTS(
-                    StatusEvent.select(StatusEvent.id).where(
-                        StatusEvent.id == AlertDelivery.status_event_id
-                    )
+            gone_event = AlertDelivery.status_event_id.is_null(False) & ~peewee.fn.EXISTS(
+                StatusEvent.select(StatusEvent.id).where(
+                    StatusEvent.id == AlertDelivery.status_event_id
                 )
             )
-            removed = int(orphans.execute())
+            gone_change = AlertDelivery.stream_change_id.is_null(False) & ~peewee.fn.EXISTS(
+                StreamChangeRow.select(StreamChangeRow.id).where(
+                    StreamChangeRow.id == AlertDelivery.stream_change_id
+                )
+            )
+            removed = int(AlertDelivery.delete().where(gone_event | gone_change).execute())
             old = AlertDelivery.delete().where(
                 (AlertDelivery.state != PENDING) & (AlertDelivery.updated_at < cutoff)
             )

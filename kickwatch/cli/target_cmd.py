@@ -32,8 +32,8 @@ def register(commands: Any) -> None:
     target = commands.add_parser(
         "target",
         help="send alerts to Discord, Telegram, ntfy and more (Apprise URLs)",
-        description="Manage alert targets: each go-live and went-offline alert the "
-        "notification policy decides is also sent to every matching target. " + EXAMPLES,
+        description="Manage alert targets: each go-live, went-offline and title/category change "
+        "alert the notification policy decides is also sent to every matching target. " + EXAMPLES,
     )
     actions = target.add_subparsers(dest="action", metavar="ACTION", required=True)
 
@@ -52,10 +52,12 @@ def register(commands: Any) -> None:
     )
     add.add_argument(
         "--events",
-        metavar="start,end",
-        default="start,end",
-        help="which changes: start, end or start,end (default); the notification settings of "
-        "each streamer still decide whether an alert is made at all",
+        metavar="start,end,change",
+        default="start,end,change",
+        help="which alerts, comma-separated: start (went live), end (went offline), change (a "
+        "live stream's new title or category); default: all three. The notification settings "
+        "and rule of each streamer still decide whether an alert is made at all: offline alerts "
+        "only for streamers with them on, change alerts only where a rule has --title-changes",
     )
     add.set_defaults(handler=run_add)
 

@@ -152,6 +152,7 @@ class AlertTarget(BaseModel):
     streamers = peewee.TextField(default="")  # usernames, comma-separated; empty: every one
     on_start = peewee.BooleanField(default=True)
     on_end = peewee.BooleanField(default=True)
+    on_change = peewee.BooleanField(default=True)  # live title/category changes
     created_at = UtcDateTimeField()
     updated_at = UtcDateTimeField()
 
@@ -160,13 +161,15 @@ class AlertTarget(BaseModel):
 
 
 class AlertDelivery(BaseModel):
-    """The outbox: one change (a status_event id) for one target, pending, sent or failed."""
+    """The outbox: one change (a status_event or a stream_change id) for one target, pending,
+    sent or failed."""
 
     id = peewee.AutoField()
     target = peewee.ForeignKeyField(
         AlertTarget, column_name="target_id", on_delete="CASCADE", backref="deliveries"
     )
-    status_event_id = peewee.BigIntegerField()
+    status_event_id = peewee.BigIntegerField(null=True)  # a start or an end
+    stream_change_id = peewee.BigIntegerField(null=True)  # or a live title/category change
     state = peewee.TextField(default="pending")
     attempts = peewee.IntegerField(default=0)
     message = JsonField()

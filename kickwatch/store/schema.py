@@ -325,12 +325,15 @@ def _same_rules(dialect: str) -> list[str]:
 
 
 def _alert_targets(dialect: str) -> list[str]:
-    """Alert targets (Apprise URLs, kept as Fernet tokens beside a masked form) and the outbox of
-    what each target was sent: one row per (target, status_event id), so a change reaches a
-    target once, across restarts too; a process claims a row (`claimed_by`, `claimed_until`)
-    before it sends, so two monitors on one database never both send it. `status_event_id` has
-    no foreign key: the history may be rebuilt or pruned under it, and the dispatcher drops
-    deliveries whose event is gone."""
+    """Alert targets (Apprise URLs, kept as Fernet tokens beside a masked form, and which alerts
+    each wants: go-lives, went-offlines, live title/category changes) and the outbox of what each
+    target was sent. An outbox row announces exactly one recorded change: a `status_event` (a
+    start or an end) or a `stream_change` (a new title or category), and there is one row per
+    (target, change), so a change reaches a target once, across restarts too; a process claims a
+    row (`claimed_by`, `claimed_until`) before it sends, so two monitors on one database never
+    both send it. Neither id has a foreign key: the history may be rebuilt or pruned under it
+    (and `stream_change` comes with a later migration); the dispatcher drops deliveries whose
+    change is gone."""
     pk = "INTEGER PRIMARY KEY AUTOINCREMENT" if dialect == "sqlite" else "BIGSERIAL PRIMARY KEY"
     true = "1" if dialect == "sqlite" else "TRUE"
     json_check = "json_valid(message)" if dialect == "sqlite" else "message::jsonb IS NOT NULL"
@@ -345,14 +348,16 @@ def _alert_targets(dialect: str) -> list[str]:
             streamers TEXT NOT NULL DEFAULT '',
             on_start BOOLEAN NOT NULL DEFAULT {true},
             on_end BOOLEAN NOT NULL DEFAULT {true},
+            on_change BOOLEAN NOT NULL DEFAULT {true},
             created_at TIMESTAMP NOT NULL,
             updated_at TIMESTAMP NOT NULL,
-            CONSTRAINT chk_alert_target_events CHECK (on_start OR on_end)
+            CONSTRAINT chk_alert_target_events CHECK (on_start OR on_end OR on_change)
         )""",
         f"""CREATE TABLE alert_delivery (
             id {pk},
             target_id BIGINT NOT NULL REFERENCES alert_target (id) ON DELETE CASCADE,
-            status_event_id BIGINT NOT NULL,
+            status_event_id BIGINT,
+            stream_change_id BIGINT,
             state TEXT NOT NULL DEFAULT 'pending' CONSTRAINT chk_alert_delivery_state
                 CHECK (state IN ('pending', 'sent', 'failed')),
             attempts INTEGER NOT NULL DEFAULT 0
@@ -364,7 +369,10 @@ def _alert_targets(dialect: str) -> list[str]:
             sent_at TIMESTAMP,
             claimed_by TEXT,
             claimed_until TIMESTAMP,
+            CONSTRAINT chk_alert_delivery_one_change
+                CHECK ((status_event_id IS NULL) <> (stream_change_id IS NULL)),
             CONSTRAINT uq_alert_delivery_target_event UNIQUE (target_id, status_event_id),
+            CONSTRAINT uq_alert_delivery_target_change UNIQUE (target_id, stream_change_id),
             CONSTRAINT chk_alert_delivery_sent CHECK ((state = 'sent') = (sent_at IS NOT NULL))
         )""",
         "CREATE INDEX idx_alert_delivery_state ON alert_delivery (state, target_id, id)",

@@ -1,5 +1,5 @@
 """A real store, a one-thread database runner standing in for the monitor's writer, and changes
-recorded for real, for the alert tests."""
+(starts, ends, and live title/category changes) recorded for real, for the alert tests."""
 
 from __future__ import annotations
 
@@ -13,11 +13,13 @@ from typing import Any, TypeVar
 from kickwatch.alerts.dispatcher import DispatcherOptions, TargetHealth
 from kickwatch.alerts.service import AlertService
 from kickwatch.context import Context, open_context
+from kickwatch.domain.rules import DetailsSeen
 from kickwatch.domain.status import EventType, Status
-from kickwatch.monitor.events import EventBus, StreamEnded, StreamStarted
+from kickwatch.monitor.events import EventBus, StreamDetailsChanged, StreamEnded, StreamStarted
 from kickwatch.monitor.policy import PolicySettings
 from kickwatch.store.convert import to_event_record, to_streamer_record
 from kickwatch.store.models import StatusEvent, Streamer
+from kickwatch.store.rules import RuleStore
 from tests.clock import ManualClock
 
 T = TypeVar("T")
@@ -147,6 +149,25 @@ class Alerts:
             if starts
             else StreamEnded(streamer, record, initial=False)
         )
+        self.loop.call_soon_threadsafe(self.bus.publish, published)
+        return published
+
+    async def change_details(
+        self, username: str, *, title: str | None = None, category: str | None = None
+    ) -> StreamDetailsChanged:
+        """Record a new title and/or category of `username`'s live stream, as a push would
+        bring it, and publish the change with the streamer's rule, as the monitor does."""
+        self.clock.advance(1)
+        return await self.db(self._store_details, username, title, category)
+
+    def _store_details(
+        self, username: str, title: str | None, category: str | None
+    ) -> StreamDetailsChanged:
+        store = RuleStore(self.ctx.database, self.clock)
+        row = Streamer.get(Streamer.username == username)
+        seen = DetailsSeen(row.id, self.clock.now(), "pusher", title=title, category=category)
+        [(streamer, changes)] = store.record_details([seen])
+        published = StreamDetailsChanged(streamer, changes, store.all_rules().get(streamer.id))
         self.loop.call_soon_threadsafe(self.bus.publish, published)
         return published
 

@@ -1,4 +1,5 @@
-"""Which policy decisions become alerts, and for which recorded change (status_event id)."""
+"""Which policy decisions become alerts, and for which recorded change (the status_event id of a
+start or end, the first stream_change id of a title/category change)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,14 @@ from datetime import UTC, datetime, timedelta
 from kickwatch.alerts.feed import AlertFeed
 from kickwatch.alerts.message import AlertKind, AlertMessage
 from kickwatch.domain.records import StatusEventRecord, StreamerRecord
+from kickwatch.domain.rules import ChangeKind, StreamChange, StreamerRule
 from kickwatch.domain.status import EventType, Status
-from kickwatch.monitor.events import ResumedFromSleep, StreamEnded, StreamStarted
+from kickwatch.monitor.events import (
+    ResumedFromSleep,
+    StreamDetailsChanged,
+    StreamEnded,
+    StreamStarted,
+)
 from kickwatch.monitor.policy import NotificationPolicy, PolicySettings
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -126,3 +133,40 @@ async def test_the_summary_after_a_resume_is_sent_as_its_changes() -> None:
     start = feed.start(1, after_resume=True)
     feed.later(5)
     assert feed.kinds() == [(start, AlertKind.START, "s1")]
+
+
+def details(
+    feed: Feed, sid: int, rule: StreamerRule | None, *values: tuple[ChangeKind, str]
+) -> int:
+    """Publish a change of `sid`'s live stream (one stream_change row per value); returns the
+    first row's id."""
+    record = feed.streamer(sid, Status.ONLINE)
+    changes = []
+    for kind, value in values:
+        feed.ids += 1
+        changes.append(
+            StreamChange(feed.ids, sid, record.username, kind, "before", value, "pusher", T0, T0)
+        )
+    feed.feed.on_event(StreamDetailsChanged(record, tuple(changes), rule))
+    return changes[0].id
+
+
+async def test_a_change_alert_is_sent_for_the_first_row_of_the_change_only_where_a_rule_asks() -> (
+    None
+):
+    feed = Feed(group_window_seconds=0)
+    asks = StreamerRule(1, title_changes=True)
+    first = details(feed, 1, asks, (ChangeKind.TITLE, "Ranked"), (ChangeKind.CATEGORY, "Chess"))
+    details(feed, 2, StreamerRule(2, open_on_live=True), (ChangeKind.TITLE, "Other"))
+    details(feed, 3, None, (ChangeKind.TITLE, "Another"))
+    assert feed.kinds() == [(first, AlertKind.CHANGE, "s1")]
+    message = feed.sent[0][1]
+    assert message.change_ids == (first, first + 1)
+    assert message.title == "S1 now streams Chess"
+    assert message.body.splitlines() == [
+        "Title: before → Ranked",
+        "Category: before → Chess",
+        "https://kick.com/s1",
+    ]
+    assert AlertMessage.from_json(message.as_json()) == message
+    feed.feed.close()

@@ -1,5 +1,6 @@
-"""The outbox: one row per (target, change), claims that keep two monitors on one database from
-both sending a row, and a change given up on once it is too old (marked failed, never sent late)."""
+"""The outbox: one row per (target, change), a start or end (status_event) or a title/category
+change (stream_change) and never both, claims that keep two monitors on one database from both
+sending a row, and a change given up on once it is too old (marked failed, never sent late)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import peewee
 import pytest
 
 from kickwatch.alerts.dispatcher import DispatcherOptions
@@ -14,6 +16,8 @@ from kickwatch.alerts.message import AlertKind, AlertMessage
 from kickwatch.alerts.targets import Outbox, TargetStore
 from kickwatch.context import open_context
 from kickwatch.domain.status import EventType
+from kickwatch.store.models import AlertDelivery, StreamChangeRow
+from kickwatch.store.rules import to_change
 from tests.alerts.helpers import MASTER_KEY, Alerts, NoKeyring, open_store, wait_until
 from tests.alerts.receiver import Receiver
 from tests.clock import ManualClock
@@ -89,3 +93,60 @@ async def test_a_change_not_delivered_in_time_is_given_up_and_never_sent_late(
     [state] = summary.values()
     assert (state.pending, state.sent, state.failed) == (0, 1, 1)
     assert "Connection error" in (state.last_error or "")
+
+
+def test_a_change_alert_is_queued_once_per_target_for_all_the_rows_it_announces(
+    db_url: str, tmp_path: Path
+) -> None:
+    clock = ManualClock()
+    ctx = open_context(
+        db_url,
+        environ={"KICKWATCH_HOME": str(tmp_path), "KICKWATCH_MASTER_KEY": MASTER_KEY},
+        clock=clock,
+        keyring_module=NoKeyring(),
+    )
+    try:
+        target = TargetStore(ctx.database, ctx.secrets, clock).add("ntfy://topic-one")
+        streamer = ctx.repository.add_streamer("alpha", 1)
+        clock.advance(1)
+        rows = [
+            StreamChangeRow.create(
+                streamer=streamer.id,
+                change_type=kind,
+                previous_value="before",
+                new_value=value,
+                source="pusher",
+                changed_at=clock.now(),
+                recorded_at=clock.now(),
+            )
+            for kind, value in (("title", "Ranked"), ("category", "Chess"))
+        ]
+        changes = tuple(to_change(row, "alpha") for row in rows)
+        changed = AlertMessage.for_details(streamer, changes)
+        first, second = (int(row.id) for row in rows)
+        outbox = Outbox(ctx.database, clock)
+        [made] = outbox.enqueue([(target.id, first, changed)])
+        assert made.change_id == first and made.message == changed
+        # Again, or keyed on the other row of the same change: nothing new.
+        assert outbox.enqueue([(target.id, first, changed), (target.id, second, changed)]) == []
+        # A status_event with the same id is another change.
+        assert len(outbox.enqueue([(target.id, first, MESSAGE)])) == 1
+        stored = AlertDelivery.get_by_id(made.id)
+        assert (stored.status_event_id, stored.stream_change_id) == (None, first)
+
+        for both_or_neither in ({"status_event_id": 5, "stream_change_id": 6}, {}):
+            with pytest.raises(peewee.IntegrityError), ctx.database.handle.atomic():
+                AlertDelivery.create(
+                    target=target.id,
+                    message=MESSAGE.as_json(),
+                    created_at=clock.now(),
+                    updated_at=clock.now(),
+                    **both_or_neither,
+                )
+        # Retention removed the change: its delivery goes with it (so does the start's, whose
+        # status_event never existed).
+        StreamChangeRow.delete().execute()
+        assert outbox.prune(keep_days=30) == 2
+        assert outbox.pending(target.id, 10) == []
+    finally:
+        ctx.close()

@@ -1,6 +1,7 @@
 """The real `kickwatch run` against the fake Kick, alerting a real receiver on 127.0.0.1: a go-live
 arrives once, a receiver that is down is reported as failing in the JSON lines, and after a
-restart what was waiting is sent and what was sent is not sent again."""
+restart what was waiting is sent and what was sent is not sent again; a live title change that a
+streamer's rule asks for reaches the targets whose events include it, once."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from tests.cli.helpers import Cli, make_cli
 from tests.fakekick import FakeChannel, FakeKick, wait_for_sync
 from tests.fakekick.fixtures import fake_kick_thread
 from tests.monitor.test_headless import RunningMonitor
+from tests.monitor.test_stream_changes import push_update
 
 __all__ = ["fake_kick_thread"]
 
@@ -101,3 +103,49 @@ def test_run_alerts_a_target_once_across_an_outage_and_a_restart(
     assert receiver.titles() == ["alpha is live", "beta is live", "gamma is live"]
     listing = json.loads(cli("target", "list", "--json").stdout)
     assert [(t["pending"], t["sent"], t["failed"]) for t in listing] == [(0, 3, 0)]
+
+
+def test_run_sends_a_title_change_once_to_the_targets_whose_events_ask_for_it(
+    fake_kick_thread: FakeKick, cli: Cli, receiver: Receiver
+) -> None:
+    kick = fake_kick_thread
+    channels = [kick.add_channel(name) for name in ("alpha", "beta")]
+    assert cli("add", "alpha", "beta").returncode == 0
+    assert cli("rule", "set", "alpha", "--title-changes").returncode == 0
+    assert cli("target", "add", receiver.url("all"), "--name", "all").returncode == 0
+    lives = cli("target", "add", receiver.url("lives"), "--name", "lives", "--events", "start,end")
+    assert lives.returncode == 0, lives.stderr
+
+    run = started(cli, kick, channels)
+    try:
+        live = kick.go_live("alpha", title="Warm-up")
+        wait_for_sync(lambda: len(receiver.posts) == 2, 15, what="alpha's go-live at both")
+        live.title = "Ranked grind"
+        push_update(kick, channels[0], live)  # LivestreamUpdated, twice on both channel names
+        wait_for_sync(lambda: len(receiver.posts) == 3, 15, what="the title change")
+        stop(run)
+    finally:
+        run.kill()
+
+    again = started(cli, kick, channels)  # its start-up poll sees the same title: no news
+    try:
+        kick.go_live("beta")
+        wait_for_sync(lambda: len(receiver.posts) == 5, 15, what="beta's go-live at both")
+        stop(again)
+    finally:
+        again.kill()
+    sent = list(zip(receiver.paths, receiver.titles(), receiver.messages(), strict=True))
+    assert [(path, title) for path, title, _ in sent if path == "/lives"] == [
+        ("/lives", "alpha is live"),
+        ("/lives", "beta is live"),
+    ]
+    assert [(title, message) for path, title, message in sent if path == "/all"] == [
+        ("alpha is live", "Warm-up\nhttps://kick.com/alpha"),
+        ("alpha changed the stream title", "Title: Warm-up → Ranked grind\nhttps://kick.com/alpha"),
+        ("beta is live", "Fake stream\nhttps://kick.com/beta"),  # a push names no category
+    ]
+    listing = json.loads(cli("target", "list", "--json").stdout)
+    assert [(t["name"], t["events"], t["sent"]) for t in listing] == [
+        ("all", ["start", "end", "change"], 3),
+        ("lives", ["start", "end"], 2),
+    ]

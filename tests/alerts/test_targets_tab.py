@@ -109,7 +109,7 @@ def test_a_target_is_added_listed_masked_tested_and_removed(
     masked = f"json://127.0.0.1:{receiver.port}/****/****"
     assert message == f"Added hook: {masked}"
     assert tab.url.text() == ""
-    assert table_text(tab) == [["hook", masked, "alpha", "start, end", "0 sent"]]
+    assert table_text(tab) == [["hook", masked, "alpha", "start, end, change", "0 sent"]]
     assert not tab.test_button.isEnabled()
 
     tab.table.selectRow(0)
@@ -139,3 +139,16 @@ def test_every_control_of_the_tab_has_an_accessible_name(tab: TargetsTab) -> Non
         if widget.focusPolicy() != Qt.FocusPolicy.NoFocus and not widget.accessibleName()
     ]
     assert unnamed == []
+
+
+def test_the_event_boxes_choose_which_alerts_a_target_gets(tab: TargetsTab, qtbot: Any) -> None:
+    assert [box.isChecked() for box in (tab.on_start, tab.on_end, tab.on_change)] == [True] * 3
+    assert tab.on_change.accessibleName() == "Send title and category change alerts"
+    tab.on_start.setChecked(False)
+    tab.on_end.setChecked(False)
+    with qtbot.waitSignal(tab.targets_changed, timeout=10_000):
+        add(tab, qtbot, f"ntfy://{TOKEN}", name="changes")
+    tab.on_change.setChecked(False)
+    message = add(tab, qtbot, f"ntfy://{TOKEN}-2", name="nothing")
+    assert message.startswith("Not added: events: nothing given; use start, end and change")
+    assert table_text(tab) == [["changes", "ntfy://****", "all", "change", "0 sent"]]

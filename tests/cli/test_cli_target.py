@@ -120,6 +120,7 @@ def test_a_test_alert_the_receiver_refuses_is_exit_1_with_the_reason_masked(
             "kickwatch: error: target URL: discord://**** is not a valid discord:// URL",
         ),
         (["ntfy://topic", "--events", "live"], "kickwatch: error: events: live given;"),
+        (["ntfy://topic", "--events", ","], "kickwatch: error: events: nothing given; use start"),
         (["ntfy://topic", "--name", "no spaces"], "kickwatch: error: name: 'no spaces' is not"),
         (["ntfy://topic", "--streamers", "a b"], "kickwatch: error: "),
     ],
@@ -138,7 +139,9 @@ def test_bad_input_is_refused_with_exit_2_and_one_masked_line(
 def test_the_url_may_come_from_standard_input_and_names_stay_unique(cli: Cli) -> None:
     first = cli("target", "add", "-", input=f"ntfy://{TOKEN}\n")
     assert first.returncode == 0, first.stderr
-    assert first.stdout.startswith("added target ntfy: ntfy://**** (every streamer; start,end)")
+    assert first.stdout.startswith(
+        "added target ntfy: ntfy://**** (every streamer; start,end,change)"
+    )
     second = cli("target", "add", f"ntfys://ntfy.sh/{TOKEN}")
     assert second.stdout.startswith("added target ntfys-ntfy.sh: ntfys://ntfy.sh/****")
     taken = cli("target", "add", "ntfy://other", "--name", "NTFY")
@@ -148,3 +151,21 @@ def test_the_url_may_come_from_standard_input_and_names_stay_unique(cli: Cli) ->
     assert missing.returncode == 2
     assert "no target named 'nope'; targets: ntfy, ntfys-ntfy.sh" in missing.stderr
     assert TOKEN not in said(first, second, taken, missing)
+
+
+def test_a_target_may_take_change_alerts_only_and_lists_them(cli: Cli) -> None:
+    add = cli("target", "add", f"ntfy://{TOKEN}", "--name", "changes", "--events", "Change")
+    assert add.returncode == 0, add.stderr
+    assert add.stdout.startswith("added target changes: ntfy://**** (every streamer; change)")
+    default = cli("target", "add", f"ntfy://{TOKEN}-2", "--name", "every")
+    assert default.stdout.startswith("added target every: ntfy://**** (every streamer; start,end,")
+    listing = cli("target", "list")
+    rows = {line.split()[0]: line.split()[3] for line in listing.stdout.splitlines()[1:]}
+    assert rows == {"changes": "change", "every": "start,end,change"}
+    listed = json.loads(cli("target", "list", "--json").stdout)
+    assert [(t["name"], t["events"]) for t in listed] == [
+        ("changes", ["change"]),
+        ("every", ["start", "end", "change"]),
+    ]
+    helped = " ".join(cli("target", "add", "-h").stdout.split())
+    assert "start (went live), end (went offline), change (a live stream's new title" in helped

@@ -95,6 +95,12 @@ class TargetsTab(QWidget):
         self.on_end = QCheckBox("Offline alerts")
         self.on_end.setChecked(True)
         self.on_end.setAccessibleName("Send offline alerts")
+        self.on_change = QCheckBox("Title/category changes")
+        self.on_change.setChecked(True)
+        self.on_change.setAccessibleName("Send title and category change alerts")
+        self.on_change.setToolTip(
+            "A live stream's new title or category, for streamers whose rule asks for it"
+        )
         self.add_button = QPushButton("Add target")
         self.add_button.setAccessibleName("Add target")
         self.remove_button = QPushButton("Remove")
@@ -113,6 +119,7 @@ class TargetsTab(QWidget):
         events = QHBoxLayout()
         events.addWidget(self.on_start)
         events.addWidget(self.on_end)
+        events.addWidget(self.on_change)
         events.addStretch(1)
         form.addRow("Events", events)
         buttons = QHBoxLayout()
@@ -223,7 +230,7 @@ class TargetsTab(QWidget):
         from kickwatch.alerts.apprise_io import check_url
         from kickwatch.alerts.targets import TargetStore, parse_events, parse_streamers
 
-        boxes = ((self.on_start, "start"), (self.on_end, "end"))
+        boxes = ((self.on_start, "start"), (self.on_end, "end"), (self.on_change, "change"))
         kinds = [kind for box, kind in boxes if box.isChecked()]
         store = TargetStore(self.ctx.database, self.ctx.secrets, self.ctx.clock)
         self.add_button.setEnabled(False)
