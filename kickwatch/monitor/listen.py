@@ -1,11 +1,15 @@
-"""The LISTEN loop of a shared-mode desktop: committed status events from PostgreSQL, each once.
+"""The LISTEN loop of a shared-mode desktop: committed status events and stream changes from
+PostgreSQL, each once.
 
 `EventListener` runs in a thread of its own, on a PostgreSQL connection of its own (never a
 pooled one: LISTEN belongs to a session). It LISTENs on `EVENT_CHANNEL`, whose NOTIFYs carry
-the id of each committed `status_event` row, reads those rows (through the store, on that
-thread's database connection) and hands them over in id order. On its first connection it starts
-from the newest id, so history is not announced again; after a lost connection it reconnects
-with back-off and catches up from where it was.
+the id of each committed `status_event` row, and on `CHANGE_CHANNEL`, whose NOTIFYs carry the id
+of each committed `stream_change` row (a live stream's new title or category); it reads those
+rows (through the store, on that thread's database connection) and hands them over in id order,
+the status events of a round before its stream changes. Each table has its own ids and its own
+cursor. On its first connection it starts from the newest id of each, so history is not
+announced again; after a lost connection it reconnects with back-off and catches up both from
+where it was.
 
 `EventCursor` is the bookkeeping, without I/O. Ids are handed out when rows are inserted, not
 when they commit: with several writers, id 11 may commit before id 10, and a rolled-back
@@ -23,15 +27,26 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 import peewee
 
 from kickwatch.kick.backoff import Backoff
 from kickwatch.monitor.events import ConnectionState
 from kickwatch.store.database import Database
-from kickwatch.store.event_notify import EVENT_CHANNEL, StoredEvent, newest_event_id, read_events
+from kickwatch.store.event_notify import (
+    CHANGE_CHANNEL,
+    EVENT_CHANNEL,
+    StoredChange,
+    StoredEvent,
+    newest_change_id,
+    newest_event_id,
+    read_changes,
+    read_events,
+)
 
 log = logging.getLogger(__name__)
+R = TypeVar("R")
 SEEN_LIMIT = 200_000  # delivered ids remembered, so that a catch-up never repeats one
 
 
@@ -109,14 +124,53 @@ class EventCursor:
 
 
 OnEvents = Callable[[list[StoredEvent]], None]
+OnChanges = Callable[[list[StoredChange]], None]
 OnState = Callable[[ConnectionState, str, float | None], None]  # state, detail, retry (monotonic)
 
 
-class EventListener:
-    """Delivers committed status events from the shared database (see the module docstring).
+@dataclass
+class _Channel(Generic[R]):
+    """One NOTIFY channel: the table's cursor, how to read its rows, and who is handed them."""
 
-    `on_events` and `on_state` are called on the listener's thread; the caller hands them over
-    to its own loop."""
+    name: str
+    cursor: EventCursor
+    newest: Callable[[], int]
+    read: Callable[[int, Iterable[int], int], list[R]]
+    row_id: Callable[[R], int]
+    hand_over: Callable[[list[R]], None]
+
+    def deliver(
+        self, after: int, named: Iterable[int], page: int, monotonic: Callable[[], float]
+    ) -> None:
+        """Read the rows above `after` and those `named`, a page at a time, and hand over the
+        ones not handed over before."""
+        cursor = self.cursor
+        pending = set(named)
+        while True:
+            rows = self.read(after, pending, page)
+            last = self.row_id(rows[-1]) if len(rows) >= page else None
+            now = monotonic()
+            fresh = [row for row in rows if cursor.is_new(self.row_id(row))]
+            for row in rows:
+                cursor.mark(self.row_id(row), now)
+            for row_id in pending:
+                if last is None or row_id <= last:
+                    # Named by a NOTIFY but not there: committed, then deleted (a stand-in
+                    # replaced in the same transaction, a change pruned). Settled all the same.
+                    cursor.mark(row_id, now)
+            if fresh:
+                self.hand_over(fresh)
+            if last is None:
+                return
+            after, pending = last, {i for i in pending if i > last}
+
+
+class EventListener:
+    """Delivers committed status events (and, given `on_changes`, stream changes) from the
+    shared database (see the module docstring).
+
+    `on_events`, `on_changes` and `on_state` are called on the listener's thread; the caller
+    hands them over to its own loop."""
 
     def __init__(
         self,
@@ -125,13 +179,36 @@ class EventListener:
         on_state: OnState,
         monotonic: Callable[[], float],
         options: ListenOptions | None = None,
+        on_changes: OnChanges | None = None,
     ) -> None:
         self.database = database
         self.options = options or ListenOptions()
-        self.cursor = EventCursor(self.options.settle_seconds)
+        self.cursor = EventCursor(self.options.settle_seconds)  # status_event ids
+        self.change_cursor = EventCursor(self.options.settle_seconds)  # stream_change ids
+        channels: list[_Channel[StoredEvent] | _Channel[StoredChange]] = [
+            _Channel(
+                EVENT_CHANNEL,
+                self.cursor,
+                newest_event_id,
+                read_events,
+                lambda row: row.event.id,
+                on_events,
+            )
+        ]
+        if on_changes is not None:
+            channels.append(
+                _Channel(
+                    CHANGE_CHANNEL,
+                    self.change_cursor,
+                    newest_change_id,
+                    read_changes,
+                    lambda row: row.change.id,
+                    on_changes,
+                )
+            )
+        self._channels = channels
         self.backend_pid: int | None = None  # the LISTEN session's server process, while up
         self.connections = 0  # LISTEN sessions opened so far
-        self._on_events = on_events
         self._on_state = on_state
         self._monotonic = monotonic
         self._stop = threading.Event()
@@ -190,56 +267,43 @@ class EventListener:
             connect_timeout=self.options.connect_timeout,
             application_name="kickwatch-listen",
         ) as connection:
-            connection.execute(f"LISTEN {EVENT_CHANNEL}")
+            for channel in self._channels:
+                connection.execute(f"LISTEN {channel.name}")
             self.backend_pid = connection.info.backend_pid
             self.connections += 1
             try:
-                if self._started:
-                    self._deliver(self.cursor.floor, ())
-                else:
-                    self.cursor.begin_at(newest_event_id())
-                    self._started = True
+                for channel in self._channels:
+                    if self._started:
+                        self._deliver(channel, channel.cursor.floor, ())
+                    else:  # after LISTEN: a row committed from now on is heard of
+                        channel.cursor.begin_at(channel.newest())
+                self._started = True
                 self._failures = 0
                 self._report(ConnectionState.CONNECTED, "listening to the shared database", None)
                 while not self._stop.is_set():
-                    named = [
-                        int(n.payload)
-                        for n in connection.notifies(
-                            timeout=self.options.poll_seconds, stop_after=1
-                        )
-                    ]
-                    if named:
-                        named += [
-                            int(n.payload)
-                            for n in connection.notifies(timeout=self.options.linger_seconds)
-                        ]
-                        self._deliver(self.cursor.newest, named)
-                    self.cursor.expire(self._monotonic())
+                    heard = list(
+                        connection.notifies(timeout=self.options.poll_seconds, stop_after=1)
+                    )
+                    if heard:
+                        heard += connection.notifies(timeout=self.options.linger_seconds)
+                        for channel in self._channels:
+                            named = [int(n.payload) for n in heard if n.channel == channel.name]
+                            if named:
+                                self._deliver(channel, channel.cursor.newest, named)
+                    for channel in self._channels:
+                        channel.cursor.expire(self._monotonic())
             finally:
                 self.backend_pid = None
 
-    def _deliver(self, after: int, named: Iterable[int]) -> None:
-        """Read the events above `after` and those `named`, and hand over the new ones."""
-        pending = set(named)
-        while True:
-            rows = read_events(after, pending, self.options.page)
-            full = len(rows) >= self.options.page
-            last = rows[-1].event.id if full else None
-            now = self._monotonic()
-            fresh = [row for row in rows if self.cursor.is_new(row.event.id)]
-            for row in rows:
-                self.cursor.mark(row.event.id, now)
-            for event_id in pending:
-                if last is None or event_id <= last:
-                    # Named by a NOTIFY but not there: committed, then deleted (a stand-in
-                    # replaced in the same transaction). Settled all the same.
-                    self.cursor.mark(event_id, now)
-            if fresh:
-                self._on_events(fresh)
-            if last is None:
-                self.database.release()  # idle until the next NOTIFY: back to the pool
-                return
-            after, pending = last, {i for i in pending if i > last}
+    def _deliver(
+        self,
+        channel: _Channel[StoredEvent] | _Channel[StoredChange],
+        after: int,
+        named: Iterable[int],
+    ) -> None:
+        """Read the channel's rows above `after` and those `named`, and hand over the new ones."""
+        channel.deliver(after, named, self.options.page, self._monotonic)
+        self.database.release()  # idle until the next NOTIFY: back to the pool
 
     def _report(self, state: ConnectionState, detail: str, retry_at: float | None) -> None:
         try:

@@ -5,10 +5,14 @@ Kick at all, neither Pusher nor REST: `kickwatch run` workers watch Kick and fil
 and `SharedMonitor`, which has the surface of `Monitor` that the GUI uses, LISTENs for what they
 commit (see `kickwatch.monitor.listen`). Each committed change is published on its bus as the
 `StreamStarted`/`StreamEnded` the local monitor publishes after its own commit, with the same
-`initial` and `after_resume` flags (a worker's start-up or resume poll), so the same notification
-policy decides, once per change. The streamers themselves are read from the database at each
-(re)connection, when another process changes the set, and every `refresh_interval` seconds.
-`kickwatch run` reads no mode: it is the worker that fills the database.
+`initial` and `after_resume` flags (a worker's start-up or resume poll), and each committed change
+of a live stream's title or category as the `StreamDetailsChanged` the local monitor publishes
+(the rows one sighting recorded together, with the streamer's rule), so the same notification
+policy decides, once per change. A `stream_change` row does not say which poll found it, so such
+an event is never `initial`: to a desktop that was listening, it is news. The streamers themselves
+are read from the database at each (re)connection, when another process changes the set, and
+every `refresh_interval` seconds. `kickwatch run` reads no mode: it is the worker that fills the
+database.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -28,7 +32,7 @@ import peewee
 from kickwatch.context import Context
 from kickwatch.domain.errors import ConfigurationError, DatabaseUnavailableError, KickwatchError
 from kickwatch.domain.records import StreamerRecord
-from kickwatch.domain.rules import StreamerRule
+from kickwatch.domain.rules import ChangeKind, StreamChange, StreamerRule
 from kickwatch.domain.status import EventType, Status
 from kickwatch.monitor import events as ev
 from kickwatch.monitor.listen import EventListener, ListenOptions
@@ -36,7 +40,7 @@ from kickwatch.monitor.monitor import Monitor, build_monitor
 from kickwatch.monitor.reconcile import ReconcileReason
 from kickwatch.monitor.supervisor import Supervisor
 from kickwatch.monitor.watch import StreamerSetWatcher
-from kickwatch.store.event_notify import StoredEvent
+from kickwatch.store.event_notify import StoredChange, StoredEvent
 from kickwatch.store.rules import RuleStore
 
 log = logging.getLogger(__name__)
@@ -102,6 +106,7 @@ class SharedMonitor:
             lambda *state: self._hand_over(self._on_listener_state, *state),
             ctx.clock.monotonic,
             self.options.listen,
+            on_changes=lambda rows: self._hand_over(self._deliver_changes, rows),
         )
 
     # -- life cycle ------------------------------------------------------------------------
@@ -211,6 +216,17 @@ class SharedMonitor:
             else:
                 self.bus.publish(ev.StreamEnded(record, row.event, initial, after_resume))
 
+    def _deliver_changes(self, rows: list[StoredChange]) -> None:
+        for stored, at_change, changes in _sightings(rows):
+            if stored.is_active:
+                self._streamers[stored.id] = stored
+            elif self._streamers.pop(stored.id, None) is not None:
+                self.bus.publish(ev.StreamersChanged())
+            if not stored.is_active:
+                continue  # switched off: history only, as the local monitor does
+            rule = self._rules.get(stored.id)
+            self.bus.publish(ev.StreamDetailsChanged(at_change, changes, rule))
+
     def _on_listener_state(
         self, state: ev.ConnectionState, detail: str, retry_at: float | None
     ) -> None:
@@ -301,6 +317,55 @@ class SharedMonitor:
             None if retry_at is None else now + timedelta(seconds=retry_at - clock.monotonic())
         )
         self.bus.publish(ev.ConnectionStateChanged(state, detail, self.state_since, retry_time))
+
+
+def _sightings(
+    rows: list[StoredChange],
+) -> list[tuple[StreamerRecord, StreamerRecord, tuple[StreamChange, ...]]]:
+    """Rows (in id order) grouped as one push or poll recorded them (consecutive rows of one
+    streamer, changed and recorded at one instant, a title and a category at most), each group
+    with its streamer as stored now and as it was right after the change: the changed values
+    its own, an unchanged one what the next change of it in `rows` changed from (else the one
+    stored)."""
+    groups: list[tuple[StreamerRecord, list[StreamChange]]] = []
+    for row in rows:
+        change = row.change
+        if groups:
+            group = groups[-1][1]
+            last = group[-1]
+            if (
+                last.streamer_id == change.streamer_id
+                and last.changed_at == change.changed_at
+                and last.recorded_at == change.recorded_at
+                and all(item.kind is not change.kind for item in group)
+            ):
+                group.append(change)
+                groups[-1] = (row.streamer, group)  # the newest read of the streamer
+                continue
+        groups.append((row.streamer, [change]))
+    out: list[tuple[StreamerRecord, StreamerRecord, tuple[StreamChange, ...]]] = []
+    for index, (stored, group) in enumerate(groups):
+        values: dict[ChangeKind, str | None] = {
+            ChangeKind.TITLE: stored.current_title,
+            ChangeKind.CATEGORY: stored.current_category,
+        }
+        for kind in values:
+            later = [
+                change
+                for _, others in groups[index + 1 :]
+                for change in others
+                if change.streamer_id == stored.id and change.kind is kind
+            ]
+            if later:
+                values[kind] = later[0].previous
+        values.update({change.kind: change.value for change in group})
+        at_change = replace(
+            stored,
+            current_title=values[ChangeKind.TITLE],
+            current_category=values[ChangeKind.CATEGORY],
+        )
+        out.append((stored, at_change, tuple(group)))
+    return out
 
 
 def shared_options_from_settings(ctx: Context) -> SharedOptions:

@@ -1,15 +1,19 @@
-"""Committed status events announced by PostgreSQL itself: the trigger, and how to read them.
+"""Committed status events and stream changes announced by PostgreSQL itself: the triggers, and
+how to read the rows.
 
 Every row inserted into `status_event` calls `pg_notify(EVENT_CHANNEL, id)` from the writing
-transaction. NOTIFY is transactional: PostgreSQL delivers it to the listening sessions when that
-transaction commits and never when it rolls back, so a listener hears of exactly the rows that
-were stored, whichever process or worker stored them and without touching the write path.
-SQLite has no NOTIFY; the migration step is empty there.
+transaction, and every row inserted into `stream_change` (a live stream's new title or category)
+`pg_notify(CHANGE_CHANNEL, id)`. NOTIFY is transactional: PostgreSQL delivers it to the
+listening sessions when that transaction commits and never when it rolls back, so a listener
+hears of exactly the rows that were stored, whichever process or worker stored them and without
+touching the write path. (Migration 9 partitions `status_event` and keeps its trigger;
+`stream_change` is not partitioned.) SQLite has no NOTIFY; the migration step is empty there.
 
 `read_events` reads such rows by id for a listener, each with its streamer as stored now and
 whether a monitor that wrote it would have announced it: a real start or end that became the
 streamer's newest status, not a stand-in for a missed transition and not late history (a row
-that an earlier-written row of the same streamer already follows in time).
+that an earlier-written row of the same streamer already follows in time). `read_changes` reads
+`stream_change` rows the same way, each with its streamer as stored now.
 """
 
 from __future__ import annotations
@@ -20,27 +24,36 @@ from dataclasses import dataclass
 import peewee
 
 from kickwatch.domain.records import StatusEventRecord, StreamerRecord
+from kickwatch.domain.rules import StreamChange
 from kickwatch.domain.status import EventType
 from kickwatch.store.convert import to_event_record, to_streamer_record
-from kickwatch.store.models import StatusEvent, Streamer
+from kickwatch.store.models import StatusEvent, StreamChangeRow, Streamer
 
 EVENT_CHANNEL = "kickwatch_status_event"
+CHANGE_CHANNEL = "kickwatch_stream_change"
 
-_FUNCTION = f"""CREATE FUNCTION trg_status_event_notify() RETURNS trigger AS $$
+
+def _notify(table: str, channel: str) -> list[str]:
+    function = f"trg_{table}_notify"
+    return [
+        f"""CREATE FUNCTION {function}() RETURNS trigger AS $$
 BEGIN
-    PERFORM pg_notify('{EVENT_CHANNEL}', NEW.id::text);
+    PERFORM pg_notify('{channel}', NEW.id::text);
     RETURN NULL;
-END $$ LANGUAGE plpgsql"""
+END $$ LANGUAGE plpgsql""",
+        f"CREATE TRIGGER {function} AFTER INSERT ON {table}"
+        f" FOR EACH ROW EXECUTE FUNCTION {function}()",
+    ]
 
 
 def notify_events(dialect: str) -> list[str]:
-    """The migration: an AFTER INSERT trigger on `status_event` that NOTIFYs the new id."""
+    """The migration: AFTER INSERT triggers that NOTIFY the new id, on `status_event` (on
+    EVENT_CHANNEL) and on `stream_change` (on CHANGE_CHANNEL)."""
     if dialect != "postgresql":
         return []
     return [
-        _FUNCTION,
-        "CREATE TRIGGER trg_status_event_notify AFTER INSERT ON status_event"
-        " FOR EACH ROW EXECUTE FUNCTION trg_status_event_notify()",
+        *_notify("status_event", EVENT_CHANNEL),
+        *_notify("stream_change", CHANGE_CHANNEL),
     ]
 
 
@@ -93,3 +106,39 @@ def read_events(after: int, ids: Iterable[int] = (), limit: int = 1000) -> list[
         )
         found.append(StoredEvent(event, record, announced))
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class StoredChange:
+    """One committed change of a live stream's title or category as a listener reads it."""
+
+    change: StreamChange
+    streamer: StreamerRecord  # as stored now
+
+
+def newest_change_id() -> int:
+    """The highest stream_change id committed so far (0 for none)."""
+    value = StreamChangeRow.select(peewee.fn.MAX(StreamChangeRow.id)).scalar()
+    return int(value or 0)
+
+
+def read_changes(after: int, ids: Iterable[int] = (), limit: int = 1000) -> list[StoredChange]:
+    """Stream changes with an id above `after`, or among `ids`, by id (at most `limit`)."""
+    # Imported here: the rule store imports the database module, which imports this migration.
+    from kickwatch.store.rules import to_change
+
+    wanted = sorted(set(ids))
+    where = StreamChangeRow.id > after
+    if wanted:
+        where = where | StreamChangeRow.id.in_(wanted)
+    query = (
+        StreamChangeRow.select(StreamChangeRow, Streamer)
+        .join(Streamer)
+        .where(where)
+        .order_by(StreamChangeRow.id)
+        .limit(limit)
+    )
+    return [
+        StoredChange(to_change(row, row.streamer.username), to_streamer_record(row.streamer))
+        for row in query
+    ]

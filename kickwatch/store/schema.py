@@ -389,7 +389,11 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "alert targets and the outbox of what each was sent", _alert_targets),
     Migration(6, "per-streamer rules; changes of live titles and categories", rule_tables),
     Migration(7, "workers and their leases on streamers (used on PostgreSQL)", lease_tables),
-    Migration(8, "committed status events announced by NOTIFY (PostgreSQL)", notify_events),
+    Migration(
+        8,
+        "committed status events and stream changes announced by NOTIFY (PostgreSQL)",
+        notify_events,
+    ),
     Migration(
         9,
         "status_event partitioned by month on PostgreSQL; kick_event_id keys in status_event_key",
