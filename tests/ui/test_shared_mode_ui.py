@@ -1,8 +1,9 @@
 """The tray app in the shared mode, offscreen, on a real PostgreSQL that another writer fills: it
 makes no connection to Kick at all (the fake Kick it is pointed at sees no Pusher connection and
-no HTTP request), notifies once per committed change through the notification policy, and says
-that it follows the shared database, also while that link is down. The settings dialog shows
-and chooses the mode; `shared` is refused on SQLite by the dialog and by start-up."""
+no HTTP request), notifies once per committed change through the notification policy (a live
+title or category change too, which also reaches its alert targets once), and says that it
+follows the shared database, also while that link is down. The settings dialog shows and chooses
+the mode; `shared` is refused on SQLite by the dialog and by start-up."""
 
 from __future__ import annotations
 
@@ -22,8 +23,10 @@ import psycopg
 import pytest
 from PySide6.QtWidgets import QComboBox
 
+from kickwatch.alerts.targets import TargetStore
 from kickwatch.context import Context, open_context
 from kickwatch.domain.records import StreamerRecord
+from kickwatch.domain.rules import DetailsSeen
 from kickwatch.domain.status import EventType
 from kickwatch.monitor.events import ConnectionState
 from kickwatch.monitor.shared import SharedMonitor, desktop_monitor
@@ -31,8 +34,10 @@ from kickwatch.monitor.supervisor import Supervisor
 from kickwatch.platform.notifier import RecordingNotifier
 from kickwatch.store import StatusChange
 from kickwatch.store.repository import Repository
+from kickwatch.store.rules import RuleStore
 from kickwatch.ui.app import KickwatchApp
 from kickwatch.ui.settings.dialog import SettingsDialog
+from tests.alerts.receiver import Receiver
 from tests.clock import ManualClock
 from tests.fakekick import CLIENT_ID, CLIENT_SECRET, FakeKick
 from tests.fakekick.home import NoKeyring
@@ -133,7 +138,14 @@ class Writer:
         self.repository = Repository(ctx.database, self.clock)
         self.database = ctx.database
 
-    def commit(self, streamer: StreamerRecord, kind: EventType, reason: str | None = None) -> None:
+    def commit(
+        self,
+        streamer: StreamerRecord,
+        kind: EventType,
+        reason: str | None = None,
+        title: str | None = None,
+        category: str | None = None,
+    ) -> None:
         self.clock.advance(1)
         at = self.clock.now()
         start = kind is EventType.STREAM_START
@@ -147,11 +159,23 @@ class Writer:
             broadcast_started_at=at if start else None,
             event_data={"reconcile": reason} if reason else {},
             reconcile_reason=reason,
+            title=title,
+            category=category,
         )
+        self._in_thread(self.repository.apply_changes, [change])
 
+    def record(
+        self, streamer: StreamerRecord, *, title: str | None = None, category: str | None = None
+    ) -> None:
+        """A new title and/or category of the live stream, as the writer's monitor records it."""
+        self.clock.advance(1)
+        seen = DetailsSeen(streamer.id, self.clock.now(), "pusher", title=title, category=category)
+        self._in_thread(RuleStore(self.database, self.clock).record_details, [seen])
+
+    def _in_thread(self, function: Any, *args: Any) -> None:
         def write() -> None:
             try:
-                self.repository.apply_changes([change])
+                function(*args)
             finally:
                 self.database.close()
 
@@ -188,6 +212,40 @@ def test_the_shared_tray_app_never_calls_kick_and_notifies_once_per_change_by_th
     assert kick.pusher.attempts == 0
     assert "Connected (listening to the shared database)" in desktop.tooltip()
     assert [s.username for s in desktop.monitor.live_streamers()] == ["carol", "dave"]
+
+
+def test_the_shared_tray_app_announces_a_live_title_change_once_and_sends_it_to_a_target(
+    desktop: Desktop, desktop_ctx: Context, qtbot: Any
+) -> None:
+    receiver = Receiver()
+    try:
+        repository = desktop_ctx.repository
+        alice = repository.add_streamer("alice", 1, display_name="Alice")
+        bob = repository.add_streamer("bob", 2, display_name="Bob")
+        RuleStore(desktop_ctx.database, desktop_ctx.clock).set_rule("alice", title_changes=True)
+        store = TargetStore(desktop_ctx.database, desktop_ctx.secrets, desktop_ctx.clock)
+        store.add(receiver.url("hook"), name="hook")
+        assert desktop.app.alerts is not None
+        run(qtbot, desktop.app.alerts.reload())
+        run(qtbot, desktop.monitor.reconcile_now())  # the streamers and rules added just now
+        writer = Writer(desktop_ctx)
+        writer.commit(alice, EventType.STREAM_START, title="Warm-up", category="Just Chatting")
+        writer.commit(bob, EventType.STREAM_START, title="Drawing", category="Art")
+        writer.record(alice, title="Ranked")
+        writer.record(bob, title="Drawing, part 2")  # bob's rule asks for no change alerts
+        writer.record(alice, category="Chess")
+        qtbot.waitUntil(lambda: "Alice now streams Chess" in desktop.notifier.titles, timeout=10000)
+        qtbot.waitUntil(lambda: len(receiver.posts) == 4, timeout=10000)
+    finally:
+        receiver.down()
+    announced = ["Alice is live", "Bob is live", "Alice changed the stream title"]
+    announced.append("Alice now streams Chess")
+    assert desktop.notifier.titles == announced
+    assert receiver.titles() == announced
+    assert receiver.messages()[2:] == [
+        "Title: Warm-up → Ranked\nhttps://kick.com/alice",
+        "Category: Just Chatting → Chess\nhttps://kick.com/alice",
+    ]
 
 
 def test_the_tray_says_when_the_shared_database_is_unreachable_and_reconnects(
