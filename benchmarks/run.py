@@ -23,6 +23,7 @@ import shutil
 import subprocess
 import sys
 import time
+import traceback
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -154,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         or ROOT / "benchmarks" / "results" / f"{'smoke' if args.smoke else 'bench'}-{stamp}.json"
     )
     started = time.monotonic()
+    failed: list[str] = []
     try:
         if args.smoke:
             runs = 1
@@ -165,7 +167,11 @@ def main(argv: list[str] | None = None) -> int:
             measures = []
             for name in args.suite or SUITES:
                 log(f"== {name}")
-                measures += SUITES[name](args.repeats, args.quick)
+                try:
+                    measures += SUITES[name](args.repeats, args.quick)
+                except Exception:  # the other suites' figures are still printed and saved
+                    log(f"suite {name} failed:\n{traceback.format_exc()}")
+                    failed.append(name)
     except BenchmarkError as exc:
         print(f"benchmark failed: {exc}", file=sys.stderr)
         return 1
@@ -179,6 +185,9 @@ def main(argv: list[str] | None = None) -> int:
     log(f"saved {output}")
     if args.smoke:
         return _check_smoke(table, output)
+    if failed:
+        log(f"failed suites (no figures above): {', '.join(failed)}")
+        return 1
     return 0
 
 
