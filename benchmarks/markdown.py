@@ -25,12 +25,12 @@ def load(path: Path) -> tuple[list[Measure], str]:
 def _number(value: float) -> str:
     if value != value:  # NaN
         return "-"
+    if float(value).is_integer():
+        return f"{value:,.0f}"
     if abs(value) >= 1000:
         return f"{value:,.0f}"
     if abs(value) >= 10:
         return f"{value:.1f}"
-    if float(value).is_integer():
-        return f"{value:.0f}"
     return f"{value:.2g}" if abs(value) < 0.1 else f"{value:.2f}"
 
 
