@@ -136,9 +136,9 @@ class Blaster:
             for connection in subscribed[frames.channel_name(channel_id)]:
                 buffers.setdefault(connection.number, []).append(encoded)
         for number, chunks in buffers.items():
-            connection = self.connections.get(number)
-            if connection is not None:
-                connection.writer.write(b"".join(chunks))
+            target = self.connections.get(number)
+            if target is not None:
+                target.writer.write(b"".join(chunks))
         return {"blasted": events, "connections": len(buffers), "channels": len(ids)}
 
     def stop(self) -> None:

@@ -23,7 +23,7 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Self
 
 from benchmarks.pusher import frames
 
@@ -130,7 +130,7 @@ class Child:
             self.process.wait()
         self._log.close()
 
-    def __enter__(self) -> Child:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *_: object) -> None:
@@ -318,7 +318,7 @@ class Soketi:
         self.stop()
         self._log.close()
 
-    def __enter__(self) -> Soketi:
+    def __enter__(self) -> Self:
         self.start()
         return self
 
