@@ -10,8 +10,9 @@ can make it stale:
 - the streamers of the batch, one query;
 - which of the batch's Kick event ids are stored, one query;
 - per streamer, the events that could name a broadcast the batch will look for: those with one
-  of its livestream ids, or a start time within the tolerance of one of its start times (a
-  superset; the batch compares each candidate exactly), one query.
+  of its livestream ids, or a start time within the tolerance of one of its start times where
+  `Broadcast.same_as` would compare start times (see `Wanted`); a superset, which the batch
+  compares exactly, in one query.
 
 The batch keeps this up to date with what it writes. Where it rebuilds a streamer's timeline
 (a late event, a stand-in replaced) it `forget`s that streamer, whose questions then go to the
@@ -111,33 +112,54 @@ class StreamerState:
 
 
 class Wanted:
-    """The broadcasts a batch may look for, per streamer: livestream ids and start times."""
+    """The broadcasts a batch may look for, per streamer: livestream ids and start times.
+
+    `Broadcast.same_as` compares livestream ids where both broadcasts have one, else start
+    times. So a stored event can match a broadcast with an id only by that id or, if the event
+    has no id, by its start time; only a broadcast without an id can match an event with one by
+    start time. Keeping the two kinds of start times apart keeps a burst of pushes (every
+    broadcast with its id, all within seconds) from reading every event of those seconds.
+    """
 
     def __init__(self) -> None:
         self.livestream_ids: dict[int, set[str]] = {}
-        self.started: dict[int, tuple[datetime, datetime]] = {}  # lowest, highest
+        self.started: dict[int, tuple[datetime, datetime]] = {}  # of broadcasts without an id
+        self.started_with_id: dict[int, tuple[datetime, datetime]] = {}  # lowest, highest
 
     def add(self, streamer_id: int, broadcast: Broadcast) -> None:
-        if broadcast.livestream_id is not None:
-            self.livestream_ids.setdefault(streamer_id, set()).add(broadcast.livestream_id)
-        started = broadcast.started_at
+        livestream_id, started = broadcast
+        if livestream_id is not None:
+            self.livestream_ids.setdefault(streamer_id, set()).add(livestream_id)
         if started is not None:
-            low, high = self.started.get(streamer_id, (started, started))
-            self.started[streamer_id] = (min(low, started), max(high, started))
+            ranges = self.started if livestream_id is None else self.started_with_id
+            low, high = ranges.get(streamer_id, (started, started))
+            ranges[streamer_id] = (min(low, started), max(high, started))
 
     def rows(self, dialect: str) -> list[list[Any]]:
-        """One parameter row per streamer: [id, [livestream ids], lowest, highest start]."""
+        """One parameter row per streamer: [id, [livestream ids], start range of events of any
+        kind, start range of events without an id], a range as [lowest, highest] or nulls."""
         write = timestamp_writer(dialect)
-        rows: list[list[Any]] = []
-        for streamer_id in sorted(set(self.livestream_ids) | set(self.started)):
-            bounds = self.started.get(streamer_id)
-            low = high = None
-            if bounds is not None:
-                low = _text(write(bounds[0] - BROADCAST_TOLERANCE))
-                high = _text(write(bounds[1] + BROADCAST_TOLERANCE))
-            ids = sorted(self.livestream_ids.get(streamer_id, ()))
-            rows.append([streamer_id, ids, low, high])
-        return rows
+
+        def bounds(ranges: dict[int, tuple[datetime, datetime]], streamer_id: int) -> list[Any]:
+            found = ranges.get(streamer_id)
+            if found is None:
+                return [None, None]
+            low, high = found
+            return [
+                _text(write(low - BROADCAST_TOLERANCE)),
+                _text(write(high + BROADCAST_TOLERANCE)),
+            ]
+
+        streamers = set(self.livestream_ids) | set(self.started) | set(self.started_with_id)
+        return [
+            [
+                streamer_id,
+                sorted(self.livestream_ids.get(streamer_id, ())),
+                *bounds(self.started, streamer_id),
+                *bounds(self.started_with_id, streamer_id),
+            ]
+            for streamer_id in sorted(streamers)
+        ]
 
 
 def _text(value: Any) -> str:

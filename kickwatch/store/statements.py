@@ -134,16 +134,20 @@ def statements_for(dialect: str) -> Statements:
     )
     if sqlite:
         in_set = "IN (SELECT value FROM json_each(?))"
-        # One JSON row per streamer: [id, [livestream ids], lowest start, highest start]. The
+        # One JSON row per streamer (`known.Wanted.rows`): [id, [livestream ids], lowest and
+        # highest start of any event, lowest and highest start of an event without an id]. The
         # JSON is read once (materialized), and each streamer's events are scanned once.
         candidates = (
             "WITH w AS MATERIALIZED (SELECT json_extract(value, '$[0]') AS streamer,"
-            " json_extract(value, '$[2]') AS low, json_extract(value, '$[3]') AS high"
+            " json_extract(value, '$[2]') AS low, json_extract(value, '$[3]') AS high,"
+            " json_extract(value, '$[4]') AS bare_low, json_extract(value, '$[5]') AS bare_high"
             " FROM json_each(?1)),"
             " ids AS MATERIALIZED (SELECT json_extract(w.value, '$[0]') AS streamer,"
             " i.value AS livestream FROM json_each(?1) AS w, json_each(w.value, '$[1]') AS i)"
             f" SELECT {event_columns} FROM w JOIN status_event AS e ON e.streamer_id = w.streamer"
             " WHERE e.broadcast_started_at BETWEEN w.low AND w.high"
+            " OR (e.livestream_id IS NULL"
+            " AND e.broadcast_started_at BETWEEN w.bare_low AND w.bare_high)"
             " OR (e.streamer_id, e.livestream_id) IN (SELECT streamer, livestream FROM ids)"
         )
     else:
@@ -151,11 +155,14 @@ def statements_for(dialect: str) -> Statements:
         candidates = (
             "WITH w AS (SELECT (v->>0)::bigint AS streamer,"
             " ARRAY(SELECT jsonb_array_elements_text(v->1)) AS livestreams,"
-            " (v->>2)::timestamp AS low, (v->>3)::timestamp AS high"
+            " (v->>2)::timestamp AS low, (v->>3)::timestamp AS high,"
+            " (v->>4)::timestamp AS bare_low, (v->>5)::timestamp AS bare_high"
             " FROM jsonb_array_elements(%s::jsonb) AS v)"
             f" SELECT {event_columns} FROM w JOIN status_event AS e ON e.streamer_id = w.streamer"
             " WHERE e.livestream_id = ANY(w.livestreams)"
             " OR e.broadcast_started_at BETWEEN w.low AND w.high"
+            " OR (e.livestream_id IS NULL"
+            " AND e.broadcast_started_at BETWEEN w.bare_low AND w.bare_high)"
         )
     lock = "" if sqlite else " FOR UPDATE"
     return Statements(
