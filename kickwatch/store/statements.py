@@ -15,6 +15,8 @@ from __future__ import annotations
 import functools
 import itertools
 import json
+import json.encoder as json_encoder
+import re
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,7 +27,7 @@ from typing import Any
 import peewee
 
 from kickwatch.domain.records import StatusEventRecord
-from kickwatch.domain.text import storable_json, storable_text
+from kickwatch.domain.text import storable_json
 from kickwatch.store.models import StatusEvent, Streamer, UtcDateTimeField
 
 INSERT_COLUMNS = (
@@ -243,37 +245,44 @@ def memoized(write: Callable[[datetime | None], Any]) -> Callable[[datetime | No
 _JSON = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
 
 
+def _unencodable(value: Any) -> Any:
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+# The standard library's C encoder with `JsonField`'s settings, made once (`json.dumps` makes
+# one per call); None where the C accelerator is missing.
+_MAKE_ENCODER: Any = getattr(json_encoder, "c_make_encoder", None)  # not in the type stubs
+_C_ENCODER: Any = (
+    None
+    if _MAKE_ENCODER is None
+    else _MAKE_ENCODER(None, _unencodable, _quote, None, ":", ",", False, False, False)
+)
+_NESTED = (dict, list, tuple)
+# In ASCII JSON text, what `storable_json` would have changed: an escaped control character
+# (\u0000-\u001f, \b, \f), DEL (\u007f) or a surrogate (\ud800-\udfff, lone or paired: both
+# take the slow way). A literal backslash before b, f or u00 matches too: the slow way as well.
+_MAYBE_UNSTORABLE = re.compile(r"\\u00[01]|\\u007[fF]|\\[bf]|\\u[dD][89a-fA-F]")
+
+
 def json_text(value: Any) -> str:
     """`JsonField.db_value`: strict JSON of what every database accepts, the same text.
 
-    A flat object of text, integers, booleans and nulls whose text is storable already (what
-    the monitor records) is written out directly, as `json.dumps` writes it; anything else goes
-    through `storable_json` and the encoder.
+    A flat object with text keys is encoded by the C encoder at once and kept when its text
+    shows nothing `storable_json` would change (what the monitor records); anything else goes
+    through `storable_json` first.
     """
-    if type(value) is dict:
-        texts: list[str] = []
-        parts: list[str] = []
+    if type(value) is dict and _C_ENCODER is not None:
         for key, item in value.items():
-            if type(key) is not str:
+            if type(key) is not str or isinstance(item, _NESTED):
                 break
-            kind = type(item)
-            if kind is str:
-                texts.append(item)
-                encoded = _quote(item)
-            elif kind is int:
-                encoded = int.__repr__(item)
-            elif kind is bool:
-                encoded = "true" if item else "false"
-            elif item is None:
-                encoded = "null"
-            else:
-                break
-            texts.append(key)
-            parts.append(f"{_quote(key)}:{encoded}")
         else:
-            joined = "\n".join(texts)
-            if storable_text(joined) is joined:
-                return "{" + ",".join(parts) + "}"
+            try:
+                text = "".join(_C_ENCODER(value, 0))
+            except (TypeError, ValueError):  # not JSON, or NaN/Infinity
+                pass
+            else:
+                if _MAYBE_UNSTORABLE.search(text) is None:
+                    return text
     return _JSON.encode(storable_json(value))
 
 
