@@ -4,7 +4,8 @@ Run from the repository root:  .venv/bin/python docs/screenshots/take.py
 It runs tests/desktop/test_accessibility.py with KICKWATCH_UPDATE_SCREENSHOTS=1, which starts the
 real kickwatch on that desktop with sample streamers, opens the tray menu on the panel, a
 notification, the history window and the settings dialog, and writes tray-menu.png,
-notification.png, history.png, settings.png and settings-notifications.png here (and keeps the
+notification.png, history.png, settings.png, settings-rules.png, settings-targets.png and
+settings-notifications.png here (and keeps the
 whole screens in tests/desktop/artifacts/). Needs the Debian packages named in that test.
 """
 

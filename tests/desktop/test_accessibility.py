@@ -31,6 +31,7 @@ from kickwatch.alerts.targets import TargetStore
 from kickwatch.context import open_context
 from kickwatch.domain.status import EventType
 from kickwatch.store.repository import StatusChange
+from kickwatch.store.rules import RuleStore
 from kickwatch.ui.avatars import AvatarCache
 from tests.desktop.session import (
     VirtualDesktop,
@@ -139,6 +140,12 @@ def prepare_home(home: Path, kick: FakeKick, now: datetime) -> Path:
         # A target on loopback for a streamer that stays off: its row is read, nothing is sent.
         TargetStore(ctx.database, ctx.secrets, ctx.clock).add(
             "json://127.0.0.1:9/kickwatch", name="phone", streamers=["latenightlofi"]
+        )
+        RuleStore(ctx.database, ctx.clock).set_rule(  # the first in the Rules tab's list
+            "adinross",
+            keywords=["irl", "road trip"],
+            categories=["Just Chatting", "IRL"],
+            title_changes=True,
         )
         ctx.settings.set_many(
             {
@@ -450,6 +457,22 @@ def test_a_screen_reader_finds_every_control_named_and_every_column_readable(
         assert unnamed_controls(targets_tab) == []
         target_columns, narrow = narrow_columns(desktop, targets_tab)
         assert target_columns and narrow == []
+        clear_notifications(desktop)
+        shoot(desktop, "settings-targets", targets_tab["extents"])
+
+        pressed = desktop.atspi("action", "kickwatch", "page tab", "Rules", "Press")
+        assert pressed.returncode == 0, pressed.stderr
+        wait_until(
+            lambda: any(
+                n["role"] == "page tab" and n["name"] == "Rules" and "selected" in n["states"]
+                for n in nodes(tree(desktop, "kickwatch"))
+            ),
+            30,
+            "the Rules tab",
+        )
+        rules_tab = wait_for_window(desktop, "kickwatch", "dialog", "kickwatch settings")
+        assert unnamed_controls(rules_tab) == []
+        shoot(desktop, "settings-rules", rules_tab["extents"])
 
         pressed = desktop.atspi("action", "kickwatch", "page tab", "Notifications", "Press")
         assert pressed.returncode == 0, pressed.stderr
