@@ -17,9 +17,10 @@ monitor from the socket to the committed row, on SQLite and on PostgreSQL.
   50,000 changes (the parser and the writer share one interpreter lock on two cores).
 
 PostgreSQL is a private server started in a temporary folder as the tests start theirs
-(`tests/store/postgres.py`: loopback, `fsync=off`); it is skipped, with a note, where no
-PostgreSQL is installed. `measure(repeats, quick)` returns `report.Measure`s (`quick`: 10,000
-changes only, 100 go-lives); run alone it prints the table and writes the JSON:
+(`tests/store/postgres.py`: loopback, `fsync=off`), and the folder removed afterwards; it is
+skipped, with a note, where no PostgreSQL is installed. `measure(repeats, quick)` returns
+`report.Measure`s (`quick`: 10,000 changes only, 100 go-lives); run alone it prints the table
+and writes the JSON:
 
     .venv/bin/python benchmarks/commit_bench.py [--repeats 3] [--quick] [--output FILE]
 
@@ -33,6 +34,7 @@ import argparse
 import asyncio
 import contextlib
 import itertools
+import shutil
 import sqlite3
 import sys
 from collections.abc import Callable, Iterator
@@ -67,6 +69,7 @@ def postgres() -> Iterator[Callable[[], str] | None]:
         yield new_url
     finally:
         server.stop()
+        shutil.rmtree(server.datadir.parent, ignore_errors=True)  # gigabytes after 100,000
 
 
 def store_measures(

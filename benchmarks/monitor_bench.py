@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import signal
 import sqlite3
 import statistics
@@ -161,6 +162,7 @@ async def in_process(
         return figures
     finally:
         kick.close()
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def add_channels(kick: FakeKick) -> list[Any]:
@@ -239,6 +241,7 @@ def peak_rss_of_headless() -> float:
             process.kill()
             process.wait()
         kick.stop_thread()
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def main() -> int:
