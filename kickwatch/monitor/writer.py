@@ -41,9 +41,9 @@ Item = StatusChange | StatusObservation
 T = TypeVar("T")
 REPORT_EVERY = 10.0  # seconds between reminders that the database is still unavailable
 # The most changes in one transaction. `benchmarks/commit_bench.py` measured a 100,000-frame
-# burst on SQLite (2 shared vCPUs) at 4,500 ev/s with at most 500, 6,400 with 2,000, 6,800 with
-# 10,000 and 8,000 with 50,000: past 10,000 a transaction takes seconds under load, and a call
-# (a streamer edit) or the announcement of its first change would wait that long behind it.
+# burst on SQLite (2 shared vCPUs, medians of 3) at 4,400 ev/s with at most 500, 6,400 with
+# 2,000, 9,100 with 10,000 and 9,400 with 50,000: past 10,000 a transaction takes seconds under
+# load, and a call (a streamer edit) or the announcement of its first change would wait that long.
 BATCH_SIZE = 10_000
 _ITEM_OVERHEAD = 400  # bytes an item costs besides its text: the objects and their fields
 
