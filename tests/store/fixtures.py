@@ -22,7 +22,7 @@ def pg_server() -> Iterator[PostgresServer]:
     require(find_bindir() is not None, "PostgreSQL server binaries (initdb) are not installed")
     server = start_server()
     yield server
-    server.stop()
+    server.close()
 
 
 @pytest.fixture
@@ -33,7 +33,7 @@ def own_pg_server() -> Iterator[PostgresServer]:
     try:
         yield server
     finally:
-        server.stop()
+        server.close()
 
 
 @pytest.fixture

@@ -52,6 +52,11 @@ class PostgresServer:
     def stop(self) -> None:
         self.pg_ctl("-m", "fast", "-w", "stop", check=False)
 
+    def close(self) -> None:
+        """Stop the server and delete its cluster (every test database with it)."""
+        self.stop()
+        shutil.rmtree(self.datadir.parent, ignore_errors=True)
+
     def sql(self, statement: str) -> None:
         subprocess.run(
             [
