@@ -93,6 +93,10 @@ class SharedMonitor:
         self.state_since: datetime | None = None
         self._retry_at: float | None = None
         self._streamers: dict[int, StreamerRecord] = {}
+        # Deliveries counted, and the count at each streamer's last one: a reload of the
+        # streamers that began before a delivery must not put back the state it replaced.
+        self._deliveries = 0
+        self._delivered_at: dict[int, int] = {}
         self._rules: dict[int, StreamerRule] = {}  # each go-live carries its streamer's rule
         self._rule_store = RuleStore(ctx.database, ctx.clock)
         self._db = ThreadPoolExecutor(1, thread_name_prefix="kickwatch-shared-db")
@@ -201,6 +205,8 @@ class SharedMonitor:
             record = row.streamer
             if record is None:
                 continue
+            self._deliveries += 1
+            self._delivered_at[record.id] = self._deliveries
             if record.is_active:
                 self._streamers[record.id] = record
             elif self._streamers.pop(record.id, None) is not None:
@@ -218,6 +224,8 @@ class SharedMonitor:
 
     def _deliver_changes(self, rows: list[StoredChange]) -> None:
         for stored, at_change, changes in _sightings(rows):
+            self._deliveries += 1
+            self._delivered_at[stored.id] = self._deliveries
             if stored.is_active:
                 self._streamers[stored.id] = stored
             elif self._streamers.pop(stored.id, None) is not None:
@@ -265,8 +273,20 @@ class SharedMonitor:
         self.ctx.database.handle.execute_sql("SELECT 1").fetchone()
 
     async def _load_streamers(self) -> None:
+        began = self._deliveries
         records = await self._run(self.ctx.repository.active_streamers)
-        self._streamers = {record.id: record for record in records}
+        loaded = {record.id: record for record in records}
+        # A change delivered while the read ran may be newer than what the read saw: keep it,
+        # unless the read saw a later update of that streamer.
+        for streamer_id, current in self._streamers.items():
+            fresh = loaded.get(streamer_id)
+            if (
+                fresh is not None
+                and self._delivered_at.get(streamer_id, 0) > began
+                and fresh.updated_at <= current.updated_at
+            ):
+                loaded[streamer_id] = current
+        self._streamers = loaded
         self._rules = await self._run(self._rule_store.all_rules)
 
     async def _refresh(self, *, checked: bool = False) -> None:

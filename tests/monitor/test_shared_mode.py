@@ -30,7 +30,7 @@ from kickwatch.monitor.monitor import Monitor
 from kickwatch.monitor.shared import SharedMonitor, SharedOptions, desktop_monitor, monitoring_mode
 from kickwatch.store import StatusChange
 from kickwatch.store import batch as batch_module
-from kickwatch.store.event_notify import notify_events
+from kickwatch.store.event_notify import StoredEvent, notify_events
 from kickwatch.store.repository import BatchResult
 from tests.cli.helpers import make_cli
 from tests.clock import ManualClock
@@ -398,3 +398,27 @@ async def test_the_desktop_monitor_follows_the_mode(pg_url: str, tmp_path: Path)
         assert ctx.settings.get("monitoring.mode") == "shared"
     finally:
         ctx.close()
+
+
+async def test_a_reload_of_the_streamers_that_read_before_a_delivery_keeps_the_delivered_state(
+    shared_ctx: Context, writer: Writer, start_client: Callable[..., Any]
+) -> None:
+    carol = writer.add("carol", 3)
+    client = await start_client(shared_ctx)
+    monitor = client.monitor
+    stale = shared_ctx.repository.active_streamers()  # read before carol's start commits
+    result = writer.commit(writer.change(carol, EventType.STREAM_START))
+    record = shared_ctx.repository.get_by_id(carol.id)
+    assert record is not None and record.status is Status.ONLINE
+    event = result.applied[0].event
+
+    async def slow_read(function: Callable[..., Any], *args: Any) -> Any:
+        if function == shared_ctx.repository.active_streamers:
+            # The delivery of carol's start lands while the read is in flight.
+            monitor._deliver([StoredEvent(event, record, announced=True)])
+            return stale
+        return function(*args)
+
+    monitor._run = slow_read  # type: ignore[method-assign]
+    await monitor._load_streamers()
+    assert [s.username for s in monitor.live_streamers()] == ["carol"]
