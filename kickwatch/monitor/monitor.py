@@ -21,7 +21,6 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import httpx
-import peewee
 
 from kickwatch.context import Context
 from kickwatch.domain.errors import (
@@ -160,7 +159,9 @@ class Monitor:
         if self.leases is not None:
             await self.leases.stop()  # after the flush, so the next holder starts from it
         # The reader thread's connection must not outlive it (PostgreSQL would see it dropped).
-        await asyncio.get_running_loop().run_in_executor(self._reader, self._close_connection)
+        await asyncio.get_running_loop().run_in_executor(
+            self._reader, self.ctx.database.drop_connection
+        )
         self._reader.shutdown(wait=False)
         self._set_state(ev.ConnectionState.CLOSED, "stopped")
 
@@ -342,27 +343,8 @@ class Monitor:
 
     async def _read(self, function: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(
-            self._reader, self._guarded, function, *args
+            self._reader, self.ctx.database.guarded, function, *args
         )
-
-    def _guarded(self, function: Callable[..., T], *args: Any) -> T:
-        """Run a read on the reader thread; after a connection error, drop the connection so
-        the next read opens a new one (peewee never reconnects by itself, and a PostgreSQL
-        restart would otherwise leave the reader broken for good)."""
-        try:
-            return function(*args)
-        except (peewee.OperationalError, peewee.InterfaceError):
-            self._close_connection()
-            raise
-
-    def _close_connection(self) -> None:
-        """Close the calling thread's database connection, if it has one."""
-        handle = self.ctx.database.handle
-        try:
-            if not handle.is_closed():
-                handle.close()
-        except Exception:  # a broken connection may fail to close; a new one is opened anyway
-            log.debug("closing a broken connection failed", exc_info=True)
 
     async def _load_streamers(self) -> None:
         records = await self._read(self.ctx.repository.active_streamers)

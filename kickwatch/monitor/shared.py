@@ -140,7 +140,9 @@ class SharedMonitor:
         await asyncio.to_thread(self.listener.stop)
         self._loop = None
         await self._tasks.cancel_all()
-        await asyncio.get_running_loop().run_in_executor(self._db, self._close_connection)
+        await asyncio.get_running_loop().run_in_executor(
+            self._db, self.ctx.database.drop_connection
+        )
         self._db.shutdown(wait=False)
         self._set_state(ev.ConnectionState.CLOSED, "stopped")
 
@@ -249,25 +251,8 @@ class SharedMonitor:
 
     async def _run(self, function: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(
-            self._db, self._guarded, function, *args
+            self._db, self.ctx.database.guarded, function, *args
         )
-
-    def _guarded(self, function: Callable[..., T], *args: Any) -> T:
-        """Run on the database thread; after a connection error, drop the connection so the
-        next call opens a new one."""
-        try:
-            return function(*args)
-        except (peewee.OperationalError, peewee.InterfaceError):
-            self._close_connection()
-            raise
-
-    def _close_connection(self) -> None:
-        handle = self.ctx.database.handle
-        try:
-            if not handle.is_closed():
-                handle.close()
-        except Exception:
-            log.debug("closing a broken connection failed", exc_info=True)
 
     def _ping(self) -> None:
         self.ctx.database.handle.execute_sql("SELECT 1").fetchone()

@@ -19,9 +19,10 @@ import os
 import shutil
 import sqlite3
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, unquote, urlparse
 
 import peewee
@@ -34,6 +35,8 @@ from kickwatch.store.models import MODELS, database_proxy
 from kickwatch.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 BUSY_TIMEOUT_MS = 5000
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -89,6 +92,25 @@ class Database:
     def schema_version(self) -> int:
         """The version recorded in the database (0 when never migrated)."""
         return current_version(self.handle)
+
+    def guarded(self, function: Callable[..., T], *args: Any) -> T:
+        """`function(*args)`; after a connection error, this thread's connection is dropped
+        so that its next call opens a new one (peewee never reconnects by itself, and a
+        PostgreSQL restart would otherwise leave the thread's connection broken for good)."""
+        try:
+            return function(*args)
+        except (peewee.OperationalError, peewee.InterfaceError):
+            self.drop_connection()
+            raise
+
+    def drop_connection(self) -> None:
+        """Close the calling thread's connection, if it has one; a broken connection that
+        fails to close is only logged (a new one is opened anyway)."""
+        try:
+            if not self.handle.is_closed():
+                self.handle.close()
+        except Exception:
+            log.debug("closing a broken connection failed", exc_info=True)
 
     def close(self) -> None:
         """Close this thread's connection (and, on PostgreSQL, the pool's idle ones and those
