@@ -15,7 +15,7 @@ import contextvars
 import logging
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import apprise
 
@@ -71,14 +71,7 @@ class _LogGuard(logging.Filter):
             self._capture.reset(token)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            text = record.getMessage()
-        except Exception:  # a record that cannot be formatted says nothing
-            text = str(record.msg)
-        record.msg = self.redact(text)
-        record.args = None
-        record.exc_info = None
-        record.exc_text = None
+        _redact_record(record, self.redact)
         said = self._capture.get()
         if said is not None:
             if record.levelno >= logging.WARNING:
@@ -92,15 +85,21 @@ class _RedactOnly(logging.Filter):
     posts to, where many services keep their token); nothing is captured or dropped."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            text = record.getMessage()
-        except Exception:  # a record that cannot be formatted says nothing
-            text = str(record.msg)
-        record.msg = GUARD.redact(text)
-        record.args = None
-        record.exc_info = None
-        record.exc_text = None
+        _redact_record(record, GUARD.redact)
         return True
+
+
+def _redact_record(record: logging.LogRecord, redact: Callable[[str], str]) -> None:
+    """Replace the record's text by its redacted form, formatted once; its arguments and any
+    traceback (which could quote a URL) are dropped."""
+    try:
+        text = record.getMessage()
+    except Exception:  # a record that cannot be formatted says nothing
+        text = str(record.msg)
+    record.msg = redact(text)
+    record.args = None
+    record.exc_info = None
+    record.exc_text = None
 
 
 GUARD = _LogGuard()
