@@ -101,6 +101,13 @@ class Alerts:
         await self.service.stop()
         self.db.close()
 
+    async def __aenter__(self) -> Alerts:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.stop()
+
     def failures(self) -> int:
         return sum(1 for h in self.health if h.failures)
 

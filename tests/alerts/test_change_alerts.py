@@ -73,9 +73,7 @@ async def test_a_title_change_reaches_each_target_that_wants_it_once_saying_what
         db_path, clock, receiver.url("lives"), name="lives", events=[AlertKind.START, AlertKind.END]
     )
     add_target(db_path, clock, receiver.url("changes"), name="changes", events=[AlertKind.CHANGE])
-    alerts = Alerts(open_store(db_path, clock), clock)
-    await alerts.start()
-    try:
+    async with Alerts(open_store(db_path, clock), clock) as alerts:
         await alerts.record("alpha", EventType.STREAM_START)
         await alerts.record("beta", EventType.STREAM_START)
         await wait_until(lambda: len(receiver.posts) == 4, what="two go-lives at two targets")
@@ -91,8 +89,6 @@ async def test_a_title_change_reaches_each_target_that_wants_it_once_saying_what
         await alerts.record("gamma", EventType.STREAM_START)  # queued after the copies
         await wait_until(lambda: len(receiver.posts) == 10, what="gamma's go-live")
         rows = await alerts.db(change_rows, "changes")
-    finally:
-        await alerts.stop()
     link = "https://kick.com/alpha"
     changes = [
         ("Alpha changed the stream title", f"Title: alpha plays → Ranked grind\n{link}"),
@@ -120,9 +116,7 @@ async def test_a_change_alert_waiting_at_a_stop_is_sent_after_the_restart_and_a_
     clock = ManualClock()
     db_path = tmp_path / "kickwatch.db"
     add_target(db_path, clock, receiver.url(), name="hook")
-    first = Alerts(open_store(db_path, clock), clock)
-    await first.start()
-    try:
+    async with Alerts(open_store(db_path, clock), clock) as first:
         await first.record("alpha", EventType.STREAM_START)
         await title_changes_on(first, "alpha")
         await first.change_details("alpha", title="Ranked grind")
@@ -130,27 +124,17 @@ async def test_a_change_alert_waiting_at_a_stop_is_sent_after_the_restart_and_a_
         receiver.down()
         await first.change_details("alpha", category="Chess")
         await wait_until(lambda: first.failures() >= 1, what="the second change refused")
-    finally:
-        await first.stop()
     receiver.up()
 
-    second = Alerts(open_store(db_path, clock), clock)
-    await second.start()
-    try:
+    async with Alerts(open_store(db_path, clock), clock) as second:
         await wait_until(lambda: len(receiver.posts) >= 3, what="the change after the restart")
         await second.record("beta", EventType.STREAM_START)
         await wait_until(lambda: len(receiver.posts) >= 4, what="beta's go-live")
-    finally:
-        await second.stop()
 
-    third = Alerts(open_store(db_path, clock), clock)
-    await third.start()
-    try:
+    async with Alerts(open_store(db_path, clock), clock) as third:
         await third.record("gamma", EventType.STREAM_START)  # a positive sign it is running
         await wait_until(lambda: len(receiver.posts) >= 5, what="gamma's go-live")
         rows = await third.db(change_rows, "hook")
-    finally:
-        await third.stop()
     assert receiver.titles() == [
         "Alpha is live",
         "Alpha changed the stream title",

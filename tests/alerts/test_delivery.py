@@ -47,16 +47,12 @@ async def test_a_go_live_reaches_the_receiver_once_with_title_link_and_category(
     clock = ManualClock()
     db_path = tmp_path / "kickwatch.db"
     add_target(db_path, clock, receiver.url(), name="hook")
-    alerts = Alerts(open_store(db_path, clock), clock)
-    await alerts.start()
-    try:
+    async with Alerts(open_store(db_path, clock), clock) as alerts:
         await alerts.record("alpha", EventType.STREAM_START)
         await wait_until(lambda: receiver.posts, what="the alert at the receiver")
         await alerts.record("alpha", EventType.STREAM_END)  # notify_on_end is off: no alert
         await alerts.record("beta", EventType.STREAM_START)
         await wait_until(lambda: len(receiver.posts) == 2, what="beta's alert")
-    finally:
-        await alerts.stop()
     assert receiver.titles() == ["Alpha is live", "Beta is live"]
     [alpha, _] = receiver.messages()
     assert alpha.splitlines() == [
@@ -76,9 +72,7 @@ async def test_receiver_down_for_30_s_loses_nothing_and_sends_nothing_twice(
     clock = ManualClock()
     db_path = tmp_path / "kickwatch.db"
     add_target(db_path, clock, receiver.url(), name="hook")
-    alerts = Alerts(open_store(db_path, clock), clock)
-    await alerts.start()
-    try:
+    async with Alerts(open_store(db_path, clock), clock) as alerts:
         receiver.down()
         await alerts.record("alpha", EventType.STREAM_START)
         await wait_until(lambda: alerts.failures() >= 1, what="the first failed attempt")
@@ -108,8 +102,6 @@ async def test_receiver_down_for_30_s_loses_nothing_and_sends_nothing_twice(
         rows = await alerts.read_until(
             partial(deliveries, alerts), lambda rows: all(r[0] == "sent" for r in rows)
         )
-    finally:
-        await alerts.stop()
     assert receiver.titles() == ["Alpha is live", "Beta is live", "Gamma is live"]
     assert [state for state, _ in rows] == ["sent"] * 3
     assert rows[0][1] == 4  # three refused attempts and the one that was taken
@@ -121,34 +113,22 @@ async def test_a_restart_sends_what_was_pending_and_never_what_was_sent(
     clock = ManualClock()
     db_path = tmp_path / "kickwatch.db"
     add_target(db_path, clock, receiver.url(), name="hook")
-    first = Alerts(open_store(db_path, clock), clock)
-    await first.start()
-    try:
+    async with Alerts(open_store(db_path, clock), clock) as first:
         await first.record("alpha", EventType.STREAM_START)
         await wait_until(lambda: receiver.titles() == ["Alpha is live"], what="alpha sent")
         receiver.down()
         await first.record("beta", EventType.STREAM_START)
         await wait_until(lambda: first.failures() >= 1, what="beta refused")
-    finally:
-        await first.stop()
     receiver.up()
 
-    second = Alerts(open_store(db_path, clock), clock)
-    await second.start()
-    try:
+    async with Alerts(open_store(db_path, clock), clock) as second:
         await wait_until(lambda: len(receiver.posts) >= 2, what="beta sent after the restart")
         await second.record("gamma", EventType.STREAM_START)
         await wait_until(lambda: len(receiver.posts) >= 3, what="gamma sent")
-    finally:
-        await second.stop()
 
-    third = Alerts(open_store(db_path, clock), clock)
-    await third.start()
-    try:
+    async with Alerts(open_store(db_path, clock), clock) as third:
         await third.record("delta", EventType.STREAM_START)  # a positive sign it is running
         await wait_until(lambda: len(receiver.posts) >= 4, what="delta sent")
-    finally:
-        await third.stop()
     assert receiver.titles() == ["Alpha is live", "Beta is live", "Gamma is live", "Delta is live"]
 
 
@@ -158,12 +138,9 @@ async def test_more_changes_than_the_queue_holds_wait_in_the_database_and_all_ar
     clock = ManualClock()
     db_path = tmp_path / "kickwatch.db"
     add_target(db_path, clock, receiver.url(), name="hook")
-    alerts = Alerts(
-        open_store(db_path, clock), clock, options=DispatcherOptions(queue_size=2, retry_initial=5)
-    )
-    await alerts.start()
     names = [f"s{i}" for i in range(7)]
-    try:
+    options = DispatcherOptions(queue_size=2, retry_initial=5)
+    async with Alerts(open_store(db_path, clock), clock, options=options) as alerts:
         receiver.down()
         for name in names:
             await alerts.record(name, EventType.STREAM_START)
@@ -172,8 +149,6 @@ async def test_more_changes_than_the_queue_holds_wait_in_the_database_and_all_ar
         receiver.up()
         await alerts.advance(5)
         await wait_until(lambda: len(receiver.posts) == 7, what="all seven alerts")
-    finally:
-        await alerts.stop()
     assert receiver.titles() == [f"{name.capitalize()} is live" for name in names]
 
 
@@ -185,9 +160,7 @@ async def test_a_target_gets_only_its_streamers_and_events(
     add_target(db_path, clock, receiver.url("all"), name="all")
     add_target(db_path, clock, receiver.url("beta-ends"), name="beta-ends", streamers=["beta"])
     ctx = open_store(db_path, clock)
-    alerts = Alerts(ctx, clock)
-    await alerts.start()
-    try:
+    async with Alerts(ctx, clock) as alerts:
         await alerts.record("alpha", EventType.STREAM_START)
         beta = await alerts.record("beta", EventType.STREAM_START)
         for name in ("alpha", "beta"):
@@ -197,8 +170,6 @@ async def test_a_target_gets_only_its_streamers_and_events(
         await alerts.record("beta", EventType.STREAM_END)
         await alerts.record("alpha", EventType.STREAM_END)
         await wait_until(lambda: len(receiver.posts) == 6, what="three offline alerts")
-    finally:
-        await alerts.stop()
     sent = sorted(zip(receiver.paths, receiver.titles(), strict=True))
     assert sent == [
         ("/all", "Alpha is live"),

@@ -69,9 +69,7 @@ async def test_a_change_not_delivered_in_time_is_given_up_and_never_sent_late(
     TargetStore(ctx.database, ctx.secrets, clock).add(receiver.url(), name="hook")
     ctx.close()
     options = DispatcherOptions(retry_initial=5, retry_max=5, give_up_after=12)
-    alerts = Alerts(open_store(db_path, clock), clock, options=options)
-    await alerts.start()
-    try:
+    async with Alerts(open_store(db_path, clock), clock, options=options) as alerts:
         receiver.down()
         await alerts.record("alpha", EventType.STREAM_START)
         await wait_until(lambda: alerts.failures() >= 1, what="the first refused attempt")
@@ -87,8 +85,6 @@ async def test_a_change_not_delivered_in_time_is_given_up_and_never_sent_late(
             Outbox(alerts.ctx.database, clock).summary,
             lambda found: all(s.sent for s in found.values()),
         )
-    finally:
-        await alerts.stop()
     assert receiver.titles() == ["Beta is live"]
     [state] = summary.values()
     assert (state.pending, state.sent, state.failed) == (0, 1, 1)

@@ -49,17 +49,13 @@ async def test_the_url_is_never_in_clear_in_the_database_or_the_log(
         ctx.close()
     assert record.url_masked == f"json://****@127.0.0.1:{receiver.port}/****/****"
 
-    alerts = Alerts(open_store(db_path, clock), clock)
-    await alerts.start()
-    try:
+    async with Alerts(open_store(db_path, clock), clock) as alerts:
         await alerts.record("alpha", EventType.STREAM_START)
         await wait_until(lambda: receiver.posts, what="the alert sent")
         receiver.down()
         await alerts.record("beta", EventType.STREAM_START)
         await wait_until(lambda: alerts.failures() >= 1, what="a refused attempt")
         summary = await alerts.db(Outbox(alerts.ctx.database, clock).summary)
-    finally:
-        await alerts.stop()
 
     assert receiver.paths == [f"/hook/{TOKEN}"]  # it was really used
     assert any("127.0.0.1" in line for line in caplog.messages)  # Apprise did log the target
