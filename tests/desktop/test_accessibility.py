@@ -276,6 +276,23 @@ def narrow_columns(
     return columns, narrow
 
 
+def open_tab(desktop: VirtualDesktop, name: str, shown: tuple[str, str, str]) -> dict[str, Any]:
+    """Press the settings tab `name` and wait until a node (role, name, state) shows it was
+    opened; returns the settings dialog as read then."""
+    pressed = desktop.atspi("action", "kickwatch", "page tab", name, "Press")
+    assert pressed.returncode == 0, pressed.stderr
+    role, label, state = shown
+    wait_until(
+        lambda: any(
+            n["role"] == role and n["name"] == label and state in n["states"]
+            for n in nodes(tree(desktop, "kickwatch"))
+        ),
+        30,
+        f"the {name} tab",
+    )
+    return wait_for_window(desktop, "kickwatch", "dialog", "kickwatch settings")
+
+
 # -- screenshots -------------------------------------------------------------------------------
 
 
@@ -443,34 +460,14 @@ def test_a_screen_reader_finds_every_control_named_and_every_column_readable(
         clear_notifications(desktop)
         shoot(desktop, "settings", settings["extents"])
 
-        pressed = desktop.atspi("action", "kickwatch", "page tab", "Targets", "Press")
-        assert pressed.returncode == 0, pressed.stderr
-        wait_until(
-            lambda: any(
-                n["role"] == "table" and n["name"] == "Alert targets" and "showing" in n["states"]
-                for n in nodes(tree(desktop, "kickwatch"))
-            ),
-            30,
-            "the Targets tab",
-        )
-        targets_tab = wait_for_window(desktop, "kickwatch", "dialog", "kickwatch settings")
+        targets_tab = open_tab(desktop, "Targets", ("table", "Alert targets", "showing"))
         assert unnamed_controls(targets_tab) == []
         target_columns, narrow = narrow_columns(desktop, targets_tab)
         assert target_columns and narrow == []
         clear_notifications(desktop)
         shoot(desktop, "settings-targets", targets_tab["extents"])
 
-        pressed = desktop.atspi("action", "kickwatch", "page tab", "Rules", "Press")
-        assert pressed.returncode == 0, pressed.stderr
-        wait_until(
-            lambda: any(
-                n["role"] == "page tab" and n["name"] == "Rules" and "selected" in n["states"]
-                for n in nodes(tree(desktop, "kickwatch"))
-            ),
-            30,
-            "the Rules tab",
-        )
-        rules_tab = wait_for_window(desktop, "kickwatch", "dialog", "kickwatch settings")
+        rules_tab = open_tab(desktop, "Rules", ("page tab", "Rules", "selected"))
         assert unnamed_controls(rules_tab) == []
         shoot(desktop, "settings-rules", rules_tab["extents"])
 
