@@ -166,7 +166,7 @@ class Partition:
     name: str
     lower: datetime | None
     upper: datetime | None
-    rows: int
+    rows: int | None  # None unless counted (a count reads the whole partition)
 
 
 def is_partitioned(handle: peewee.Database) -> bool:
@@ -177,8 +177,9 @@ def is_partitioned(handle: peewee.Database) -> bool:
     return row is not None and row[0] == "p"
 
 
-def partitions(handle: peewee.Database) -> list[Partition]:
-    """The partitions of `status_event`, oldest first, the default one last."""
+def partitions(handle: peewee.Database, count_rows: bool = False) -> list[Partition]:
+    """The partitions of `status_event`, oldest first, the default one last; with their row
+    counts when `count_rows`."""
     rows = handle.execute_sql(
         """SELECT c.relname, pg_get_expr(c.relpartbound, c.oid)
              FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
@@ -186,13 +187,15 @@ def partitions(handle: peewee.Database) -> list[Partition]:
     ).fetchall()
     found: list[Partition] = []
     for name, bound in rows:
-        count = handle.execute_sql(f'SELECT count(*) FROM "{name}"').fetchone()[0]
+        count = None
+        if count_rows:
+            count = int(handle.execute_sql(f'SELECT count(*) FROM "{name}"').fetchone()[0])
         lower = upper = None
         if bound != "DEFAULT":
             # FOR VALUES FROM ('2026-11-01 00:00:00') TO ('2026-12-01 00:00:00')
             parts = bound.split("'")
             lower, upper = datetime.fromisoformat(parts[1]), datetime.fromisoformat(parts[3])
-        found.append(Partition(name, lower, upper, int(count)))
+        found.append(Partition(name, lower, upper, count))
     found.sort(key=lambda p: (p.lower is None, p.lower or datetime.min))
     return found
 
@@ -220,9 +223,10 @@ def drop_expired(handle: peewee.Database, cutoff: datetime) -> int:
     removed = 0
     for part in partitions(handle):
         if part.upper is not None and part.upper <= cutoff:
+            rows = handle.execute_sql(f'SELECT count(*) FROM "{part.name}"').fetchone()[0]
             handle.execute_sql(f'ALTER TABLE status_event DETACH PARTITION "{part.name}"')
             handle.execute_sql(f'DROP TABLE "{part.name}"')
-            removed += part.rows
+            removed += int(rows)
     handle.execute_sql(f"DELETE FROM {KEY_TABLE} WHERE event_timestamp < %s", (cutoff,))
     cursor = handle.execute_sql("DELETE FROM status_event WHERE event_timestamp < %s", (cutoff,))
     return removed + int(cursor.rowcount)
