@@ -88,7 +88,9 @@ async def test_a_title_change_reaches_each_target_that_wants_it_once_saying_what
         alerts.bus.publish(both)
         await alerts.record("gamma", EventType.STREAM_START)  # queued after the copies
         await wait_until(lambda: len(receiver.posts) == 10, what="gamma's go-live")
-        rows = await alerts.db(change_rows, "changes")
+        rows = await alerts.read_until(
+            partial(change_rows, "changes"), lambda rows: all(r[2] == "sent" for r in rows)
+        )
     link = "https://kick.com/alpha"
     changes = [
         ("Alpha changed the stream title", f"Title: alpha plays → Ranked grind\n{link}"),
@@ -134,7 +136,9 @@ async def test_a_change_alert_waiting_at_a_stop_is_sent_after_the_restart_and_a_
     async with Alerts(open_store(db_path, clock), clock) as third:
         await third.record("gamma", EventType.STREAM_START)  # a positive sign it is running
         await wait_until(lambda: len(receiver.posts) >= 5, what="gamma's go-live")
-        rows = await third.db(change_rows, "hook")
+        rows = await third.read_until(
+            partial(change_rows, "hook"), lambda rows: all(r[2] == "sent" for r in rows)
+        )
     assert receiver.titles() == [
         "Alpha is live",
         "Alpha changed the stream title",
