@@ -21,6 +21,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+import orjson
+
 from kickwatch.domain.events import StreamEvent
 from kickwatch.domain.status import EventSource, EventType
 from kickwatch.domain.text import MAX_CATEGORY, MAX_NAME, MAX_TITLE, optional_text, storable_text
@@ -170,26 +172,33 @@ def parse_frame(text: str | bytes, *, watched: Callable[[str], bool] | None = No
 
     With `watched`, a channel event whose name it refuses is `UNWATCHED`: its `data` is not
     decoded (nor checked)."""
-    if _byte_length_exceeds(text, MAX_FRAME_BYTES):
+    if len(text) > MAX_FRAME_BYTES // 4 and _byte_length_exceeds(text, MAX_FRAME_BYTES):
         raise MalformedFrame(f"frame of more than {MAX_FRAME_BYTES} bytes")
     try:
         frame, screened = bounded_json.loads_screened(text)
     except bounded_json.JsonError as exc:
         raise MalformedFrame(str(exc)) from None
-    if not isinstance(frame, dict):
+    if type(frame) is not dict:
         raise MalformedFrame(f"not a JSON object but {type(frame).__name__}")
     event = frame.get("event")
-    if not isinstance(event, str) or not event:
+    if type(event) is not str or not event:
         raise MalformedFrame("no event name")
     channel = frame.get("channel")
-    channel = channel if isinstance(channel, str) else None
+    if type(channel) is not str:
+        channel = None
     if event.startswith("pusher"):
         pusher_frame = _pusher_frame(event, channel, frame, screened)
         if pusher_frame is not None:
             return pusher_frame
     if watched is not None and not watched(event):
         return UNWATCHED
-    data = _decode_data(frame.get("data"), screened)
+    given = frame.get("data")
+    try:  # Kick's usual case, a screened JSON string, decoded here without more checks
+        data = orjson.loads(given) if screened and type(given) is str else given
+    except orjson.JSONDecodeError:
+        data = None  # `_decode_data` decides (blank, NaN, a lone surrogate, not JSON)
+    if type(data) is not dict:
+        data = _decode_data(given, screened)
     frame["data"] = data  # the decoded frame is ours: `raw` is it, with `data` decoded
     return ChannelEvent(event, channel, data, frame)
 
@@ -320,17 +329,21 @@ def to_stream_event(ev: ChannelEvent, received_at: datetime) -> StreamEvent | No
 def _start(
     ev: ChannelEvent, livestream: dict[str, Any], received_at: datetime
 ) -> StreamEvent | None:
-    channel_id = _id(livestream.get("channel_id"))
-    if channel_id is None:
-        channel_id = _nested_id(livestream.get("channel")) or channel_id_of(ev.channel)
-    if channel_id is None:
-        return None
+    channel_id = livestream.get("channel_id")
+    if type(channel_id) is not int or not 0 < channel_id <= MAX_BIGINT:  # Kick's usual case
+        channel_id = as_id(channel_id)
+        if channel_id is None:
+            channel_id = _nested_id(livestream.get("channel")) or channel_id_of(ev.channel)
+            if channel_id is None:
+                return None
     livestream_id = _id_text(livestream.get("id"))
     created_at = parse_kick_time(livestream.get("created_at"))
+    viewers = livestream.get("viewer_count")  # StreamerIsLive carries none
     return StreamEvent(
         event_type=EventType.STREAM_START,
         source=EventSource.PUSHER,
         received_at=received_at,
+        raw=ev.raw,
         kick_event_id=_event_id(channel_id, livestream_id, "start"),
         channel_id=channel_id,
         livestream_id=livestream_id,
@@ -338,8 +351,7 @@ def _start(
         occurred_at=created_at,
         title=optional_text(livestream.get("session_title"), MAX_TITLE),
         category=_category(livestream),
-        viewers=_count(livestream.get("viewer_count")),
-        raw=ev.raw,
+        viewers=None if viewers is None else as_count(viewers),
     )
 
 
@@ -354,10 +366,10 @@ def _end(ev: ChannelEvent, livestream: dict[str, Any], received_at: datetime) ->
         event_type=EventType.STREAM_END,
         source=EventSource.PUSHER,
         received_at=received_at,
+        raw=ev.raw,
         kick_event_id=_event_id(channel_id, livestream_id, "end"),
         channel_id=channel_id,
         livestream_id=livestream_id,
-        raw=ev.raw,
     )
 
 
@@ -377,10 +389,6 @@ def _category(livestream: dict[str, Any]) -> str | None:
     return None
 
 
-def _count(value: Any) -> int | None:
-    return None if value is None else as_count(value)  # StreamerIsLive carries none
-
-
 def _nested_id(value: Any) -> int | None:
     return _id(value.get("id")) if isinstance(value, dict) else None
 
@@ -394,7 +402,9 @@ def _id(value: Any) -> int | None:
 
 def _id_text(value: Any) -> str | None:
     """A livestream id as text: Kick's are numbers, but an odd string is kept (made storable)."""
-    number = _id(value)
+    if type(value) is int and 0 < value <= MAX_BIGINT:
+        return str(value)
+    number = as_id(value)
     if number is not None:
         return str(number)
     return optional_text(value, MAX_LIVESTREAM_ID)
