@@ -10,9 +10,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from kickwatch.domain.quick_init import quick_init
 from kickwatch.domain.status import EventType, Status
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class StreamerRecord:
     """One monitored streamer, as stored."""
@@ -63,6 +65,7 @@ HISTORY_FIELDS = (
 )
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class StatusEventRecord:
     """One stored status event, with the username of its streamer for display."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from kickwatch.domain.quick_init import quick_init
 from kickwatch.domain.records import StatusEventRecord, StreamerRecord
 from kickwatch.domain.rules import StreamChange, StreamerRule
 
@@ -36,6 +37,7 @@ LINK_DOWN_STATES = frozenset(
 )
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class StreamStarted:
     """A streamer went live; the stream_start row is committed."""
@@ -47,6 +49,7 @@ class StreamStarted:
     rule: StreamerRule | None = None  # the streamer's rule when it went live
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class StreamEnded:
     """A streamer went offline; the stream_end row is committed."""

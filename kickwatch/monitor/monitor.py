@@ -93,6 +93,7 @@ class Monitor:
         self._by_channel: dict[int, int] = {}
         self._by_user: dict[int, int] = {}
         self._recent_ids: OrderedDict[str, None] = OrderedDict()
+        self._pushed: list[StatusChange] = []  # this turn of the loop's pushes, not yet queued
         self._reader = ThreadPoolExecutor(1, thread_name_prefix="kickwatch-db-reader")
         self._watcher = StreamerSetWatcher(ctx.database)
         self._rule_store = RuleStore(ctx.database, ctx.clock)
@@ -105,6 +106,7 @@ class Monitor:
         self._started_up = False
         self._blocked_reported = False
         self._writer: DbWriter | None = None
+        self._stopped = False
         self._pool = PusherPool(
             pusher_url,
             on_event=self._on_pusher_event,
@@ -151,9 +153,14 @@ class Monitor:
         self.request_reconcile(ReconcileReason.STARTUP)
 
     async def stop(self) -> None:
-        """Stop everything and flush pending writes (within about a second and a half)."""
+        """Stop everything and flush pending writes (within about a second and a half); a
+        second call does nothing."""
+        if self._stopped:
+            return
+        self._stopped = True
         await self._tasks.cancel_all()
         await self._pool.stop()
+        self._queue_pushed()
         if self._writer is not None:
             await self._writer.stop()
         if self.leases is not None:
@@ -168,7 +175,7 @@ class Monitor:
     @property
     def pending_writes(self) -> int:
         """Changes not yet committed."""
-        return 0 if self._writer is None else self._writer.pending
+        return len(self._pushed) + (0 if self._writer is None else self._writer.pending)
 
     @property
     def subscribed_channels(self) -> frozenset[int]:
@@ -255,7 +262,11 @@ class Monitor:
             category=event.category,
             viewers=event.viewers,
         )
-        self._submit([change])
+        # Queued once per turn of the loop: a burst read in one turn is one hand-over to the
+        # writer thread (one lock, one wake-up), not one per frame, and nothing waits longer.
+        if not self._pushed:
+            asyncio.get_running_loop().call_soon(self._queue_pushed)
+        self._pushed.append(change)
 
     def _on_pusher_state(self, state: ev.ConnectionState, detail: str) -> None:
         if state is ev.ConnectionState.STOPPED:
@@ -272,8 +283,14 @@ class Monitor:
         if len(self._recent_ids) > _RECENT_IDS:
             self._recent_ids.popitem(last=False)
 
+    def _queue_pushed(self) -> None:
+        pushed, self._pushed = self._pushed, []
+        if pushed and self._writer is not None:
+            self._writer.submit(pushed)
+
     def _submit(self, items: list[Any]) -> None:
         assert self._writer is not None
+        self._queue_pushed()  # what was pushed before these goes first
         self._writer.submit(items)
 
     # -- writer results --------------------------------------------------------------------

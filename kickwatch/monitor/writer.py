@@ -46,6 +46,7 @@ REPORT_EVERY = 10.0  # seconds between reminders that the database is still unav
 # load, and a call (a streamer edit) or the announcement of its first change would wait that long.
 BATCH_SIZE = 10_000
 _ITEM_OVERHEAD = 400  # bytes an item costs besides its text: the objects and their fields
+_FIELD_OVERHEAD = 100  # bytes an entry of an item's `event_data` costs besides its text
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,10 +71,12 @@ class _Call:
 
 
 def item_size(item: Item) -> int:
-    """About how many bytes an item holds in memory (its text dominates)."""
+    """About how many bytes an item holds in memory (its text dominates): an estimate made
+    without encoding anything, since every pushed frame is sized."""
     size = _ITEM_OVERHEAD + len(item.title or "") + len(item.category or "")
-    if isinstance(item, StatusChange) and item.event_data:
-        size += len(repr(item.event_data))
+    if type(item) is StatusChange and item.event_data:
+        for value in item.event_data.values():  # a flat dict of a few fields (`history_data`)
+            size += _FIELD_OVERHEAD + (len(value) if type(value) is str else 0)
     return size
 
 

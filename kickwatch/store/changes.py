@@ -10,10 +10,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from kickwatch.domain.quick_init import quick_init
 from kickwatch.domain.records import StatusEventRecord, StreamerRecord
 from kickwatch.domain.status import EventType
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class StatusChange:
     """An observed start or end of a broadcast of one streamer, to be recorded."""
@@ -32,6 +34,7 @@ class StatusChange:
     reconcile_reason: str | None = None  # why the poll that saw it ran; None for a push
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class StatusObservation:
     """What a poll saw of a streamer, recorded without an event: live details, initial offline."""
@@ -44,6 +47,7 @@ class StatusObservation:
     viewers: int | None = None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class AppliedChange:
     """A committed status change: the new row and the streamer as it is after the batch."""
