@@ -262,14 +262,13 @@ class SharedMonitor:
         records = await self._run(self.ctx.repository.active_streamers)
         loaded = {record.id: record for record in records}
         # A change delivered while the read ran may be newer than what the read saw: keep it,
-        # unless the read saw a later update of that streamer.
+        # unless the read saw a later update of that streamer. A streamer the read did not see
+        # at all was added after it began (one switched off arrives switched off, and goes).
         for streamer_id, current in self._streamers.items():
+            if self._delivered_at.get(streamer_id, 0) <= began:
+                continue
             fresh = loaded.get(streamer_id)
-            if (
-                fresh is not None
-                and self._delivered_at.get(streamer_id, 0) > began
-                and fresh.updated_at <= current.updated_at
-            ):
+            if fresh is None or fresh.updated_at <= current.updated_at:
                 loaded[streamer_id] = current
         self._streamers = loaded
         self._rules = await self._run(self._rule_store.all_rules)

@@ -422,3 +422,26 @@ async def test_a_reload_of_the_streamers_that_read_before_a_delivery_keeps_the_d
     monitor._run = slow_read  # type: ignore[method-assign]
     await monitor._load_streamers()
     assert [s.username for s in monitor.live_streamers()] == ["carol"]
+
+
+async def test_a_reload_that_read_before_a_streamer_was_added_keeps_its_delivered_state(
+    shared_ctx: Context, writer: Writer, start_client: Callable[..., Any]
+) -> None:
+    client = await start_client(shared_ctx)
+    monitor = client.monitor
+    stale = shared_ctx.repository.active_streamers()  # read before carol exists
+    carol = writer.add("carol", 3)
+    result = writer.commit(writer.change(carol, EventType.STREAM_START))
+    record = shared_ctx.repository.get_by_id(carol.id)
+    assert record is not None and record.status is Status.ONLINE
+    event = result.applied[0].event
+
+    async def slow_read(function: Callable[..., Any], *args: Any) -> Any:
+        if function == shared_ctx.repository.active_streamers:
+            monitor._deliver([StoredEvent(event, record, announced=True)])
+            return stale
+        return function(*args)
+
+    monitor._run = slow_read  # type: ignore[method-assign]
+    await monitor._load_streamers()
+    assert [s.username for s in monitor.live_streamers()] == ["carol"]
