@@ -58,7 +58,7 @@ class MonitorOptions:
     """Timings of the monitor; tests shorten them."""
 
     reconcile_interval: float = 120.0
-    max_channels_per_connection: int = 500
+    max_channels_per_connection: int = 1000
     watch_interval: float = 2.0
     sleep_check_interval: float = 5.0
     sleep_threshold: float = 30.0  # wall-clock gain over monotonic that means "slept"

@@ -173,7 +173,7 @@ SPECS: tuple[SettingSpec, ...] = (
     ),
     SettingSpec(
         "monitoring.max_channels_per_connection",
-        500,
+        1000,
         _integer(1, 1000),
         "Pusher channels per WebSocket connection",
         _START,
