@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from kickwatch.alerts.dispatcher import DispatcherOptions, TargetHealth
 from kickwatch.alerts.service import AlertService
+from kickwatch.alerts.targets import TargetStore
 from kickwatch.context import Context, open_context
 from kickwatch.domain.rules import DetailsSeen
 from kickwatch.domain.status import EventType, Status
@@ -204,3 +205,12 @@ async def wait_until(condition: Callable[[], object], within: float = 10.0, what
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {within} s waiting for {what or condition}")
         await asyncio.sleep(0.01)
+
+
+def add_target(db_path: Path, clock: ManualClock, url: str, **options: object) -> None:
+    """Store an alert target in the database at `db_path`, as `kickwatch target add` does."""
+    ctx = open_store(db_path, clock)
+    try:
+        TargetStore(ctx.database, ctx.secrets, clock).add(url, **options)  # type: ignore[arg-type]
+    finally:
+        ctx.close()

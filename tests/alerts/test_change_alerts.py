@@ -5,35 +5,16 @@ one waiting when kickwatch stops is sent after the restart while one already sen
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 
-import pytest
-
 from kickwatch.alerts.message import AlertKind
-from kickwatch.alerts.targets import TargetStore
 from kickwatch.domain.status import EventType
 from kickwatch.store.models import AlertDelivery, AlertTarget
 from kickwatch.store.rules import RuleStore
-from tests.alerts.helpers import Alerts, open_store, wait_until
+from tests.alerts.helpers import Alerts, add_target, open_store, wait_until
 from tests.alerts.receiver import Receiver
 from tests.clock import ManualClock
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    yield server
-    server.down()
-
-
-def add_target(db_path: Path, clock: ManualClock, url: str, **options: object) -> None:
-    ctx = open_store(db_path, clock)
-    try:
-        TargetStore(ctx.database, ctx.secrets, clock).add(url, **options)  # type: ignore[arg-type]
-    finally:
-        ctx.close()
 
 
 def received(receiver: Receiver, path: str) -> list[tuple[str, str]]:

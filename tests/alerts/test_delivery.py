@@ -3,34 +3,16 @@ while the receiver is down, nothing sent again after a restart."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 
-import pytest
-
 from kickwatch.alerts.dispatcher import DispatcherOptions, TargetState
-from kickwatch.alerts.targets import Outbox, TargetStore
+from kickwatch.alerts.targets import Outbox
 from kickwatch.domain.status import EventType
 from kickwatch.store.models import AlertDelivery
-from tests.alerts.helpers import Alerts, open_store, wait_until
+from tests.alerts.helpers import Alerts, add_target, open_store, wait_until
 from tests.alerts.receiver import Receiver
 from tests.clock import ManualClock
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    yield server
-    server.down()
-
-
-def add_target(db_path: Path, clock: ManualClock, url: str, **options: object) -> None:
-    ctx = open_store(db_path, clock)
-    try:
-        TargetStore(ctx.database, ctx.secrets, clock).add(url, **options)  # type: ignore[arg-type]
-    finally:
-        ctx.close()
 
 
 def deliveries(alerts: Alerts) -> list[tuple[str, int]]:

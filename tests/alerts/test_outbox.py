@@ -4,7 +4,6 @@ sending a row, and a change given up on once it is too old (marked failed, never
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -23,13 +22,6 @@ from tests.alerts.receiver import Receiver
 from tests.clock import ManualClock
 
 MESSAGE = AlertMessage(AlertKind.START, "alpha", "Alpha is live", "https://kick.com/alpha")
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    yield server
-    server.down()
 
 
 def test_a_change_is_queued_once_per_target_and_claimed_by_one_process(

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,13 +19,6 @@ from tests.monitor.test_headless import RunningMonitor
 from tests.monitor.test_stream_changes import push_update
 
 __all__ = ["fake_kick_thread"]
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    yield server
-    server.down()
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ messages kickwatch shows, whether sending works or fails."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,13 +17,6 @@ from tests.alerts.receiver import Receiver
 from tests.clock import ManualClock
 
 USER, PASSWORD, TOKEN = "hookuser", "pa55w0rd-zq", "s3cr3t-t0ken-xy"
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    yield server
-    server.down()
 
 
 def secrets_of(url: str) -> list[str]:

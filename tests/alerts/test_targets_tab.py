@@ -39,13 +39,6 @@ def qloop(qapp: Any) -> Iterator[Any]:
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    yield server
-    server.down()
-
-
-@pytest.fixture
 def ctx(tmp_path: Path) -> Iterator[Context]:
     context = open_store(tmp_path / "kickwatch.db", ManualClock())
     yield context
