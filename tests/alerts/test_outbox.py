@@ -13,7 +13,7 @@ import pytest
 from kickwatch.alerts.dispatcher import DispatcherOptions
 from kickwatch.alerts.message import AlertKind, AlertMessage
 from kickwatch.alerts.targets import Outbox, TargetStore
-from kickwatch.context import open_context
+from kickwatch.context import Context, open_context
 from kickwatch.domain.status import EventType
 from kickwatch.store.models import AlertDelivery, StreamChangeRow
 from kickwatch.store.rules import to_change
@@ -24,16 +24,21 @@ from tests.clock import ManualClock
 MESSAGE = AlertMessage(AlertKind.START, "alpha", "Alpha is live", "https://kick.com/alpha")
 
 
-def test_a_change_is_queued_once_per_target_and_claimed_by_one_process(
-    db_url: str, tmp_path: Path
-) -> None:
-    clock = ManualClock()
-    ctx = open_context(
+def outbox_context(db_url: str, tmp_path: Path, clock: ManualClock) -> Context:
+    """A context on `db_url` with its master key from the environment, on `clock`."""
+    return open_context(
         db_url,
         environ={"KICKWATCH_HOME": str(tmp_path), "KICKWATCH_MASTER_KEY": MASTER_KEY},
         clock=clock,
         keyring_module=NoKeyring(),
     )
+
+
+def test_a_change_is_queued_once_per_target_and_claimed_by_one_process(
+    db_url: str, tmp_path: Path
+) -> None:
+    clock = ManualClock()
+    ctx = outbox_context(db_url, tmp_path, clock)
     try:
         target = TargetStore(ctx.database, ctx.secrets, clock).add("ntfy://topic-one")
         outbox = Outbox(ctx.database, clock)
@@ -87,12 +92,7 @@ def test_a_change_alert_is_queued_once_per_target_for_all_the_rows_it_announces(
     db_url: str, tmp_path: Path
 ) -> None:
     clock = ManualClock()
-    ctx = open_context(
-        db_url,
-        environ={"KICKWATCH_HOME": str(tmp_path), "KICKWATCH_MASTER_KEY": MASTER_KEY},
-        clock=clock,
-        keyring_module=NoKeyring(),
-    )
+    ctx = outbox_context(db_url, tmp_path, clock)
     try:
         target = TargetStore(ctx.database, ctx.secrets, clock).add("ntfy://topic-one")
         streamer = ctx.repository.add_streamer("alpha", 1)
