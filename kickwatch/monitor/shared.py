@@ -202,17 +202,23 @@ class SharedMonitor:
         except RuntimeError:  # the loop closed in between: the monitor is stopping
             log.debug("listener result after the loop closed")
 
+    def _saw(self, record: StreamerRecord) -> None:
+        """A delivered row's streamer, as stored when the row was read: it replaces what is in
+        memory (a reload running meanwhile keeps it, see `_load_streamers`); one switched off
+        leaves the list."""
+        self._deliveries += 1
+        self._delivered_at[record.id] = self._deliveries
+        if record.is_active:
+            self._streamers[record.id] = record
+        elif self._streamers.pop(record.id, None) is not None:
+            self.bus.publish(ev.StreamersChanged())
+
     def _deliver(self, rows: list[StoredEvent]) -> None:
         for row in rows:
             record = row.streamer
             if record is None:
                 continue
-            self._deliveries += 1
-            self._delivered_at[record.id] = self._deliveries
-            if record.is_active:
-                self._streamers[record.id] = record
-            elif self._streamers.pop(record.id, None) is not None:
-                self.bus.publish(ev.StreamersChanged())
+            self._saw(record)
             if not row.announced or not record.is_active:
                 continue  # history, a stand-in, or a streamer the user switched off
             reason = row.event.event_data.get("reconcile")
@@ -226,12 +232,7 @@ class SharedMonitor:
 
     def _deliver_changes(self, rows: list[StoredChange]) -> None:
         for stored, at_change, changes in _sightings(rows):
-            self._deliveries += 1
-            self._delivered_at[stored.id] = self._deliveries
-            if stored.is_active:
-                self._streamers[stored.id] = stored
-            elif self._streamers.pop(stored.id, None) is not None:
-                self.bus.publish(ev.StreamersChanged())
+            self._saw(stored)
             if not stored.is_active:
                 continue  # switched off: history only, as the local monitor does
             rule = self._rules.get(stored.id)
