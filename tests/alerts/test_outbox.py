@@ -4,6 +4,8 @@ sending a row, and a change given up on once it is too old (marked failed, never
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -12,7 +14,7 @@ import pytest
 
 from kickwatch.alerts.dispatcher import DispatcherOptions
 from kickwatch.alerts.message import AlertKind, AlertMessage
-from kickwatch.alerts.targets import Outbox, TargetStore
+from kickwatch.alerts.targets import Outbox, TargetRecord, TargetStore
 from kickwatch.context import Context, open_context
 from kickwatch.domain.status import EventType
 from kickwatch.store.models import AlertDelivery, StreamChangeRow
@@ -24,37 +26,46 @@ from tests.clock import ManualClock
 MESSAGE = AlertMessage(AlertKind.START, "alpha", "Alpha is live", "https://kick.com/alpha")
 
 
-def outbox_context(db_url: str, tmp_path: Path, clock: ManualClock) -> Context:
-    """A context on `db_url` with its master key from the environment, on `clock`."""
-    return open_context(
+@dataclass
+class Stored:
+    """A database with one target, and its outbox."""
+
+    ctx: Context
+    clock: ManualClock
+    target: TargetRecord
+    outbox: Outbox
+
+
+@pytest.fixture
+def stored(db_url: str, tmp_path: Path) -> Iterator[Stored]:
+    """A database (each engine) with one ntfy target, closed after the test."""
+    clock = ManualClock()
+    ctx = open_context(
         db_url,
         environ={"KICKWATCH_HOME": str(tmp_path), "KICKWATCH_MASTER_KEY": MASTER_KEY},
         clock=clock,
         keyring_module=NoKeyring(),
     )
-
-
-def test_a_change_is_queued_once_per_target_and_claimed_by_one_process(
-    db_url: str, tmp_path: Path
-) -> None:
-    clock = ManualClock()
-    ctx = outbox_context(db_url, tmp_path, clock)
     try:
         target = TargetStore(ctx.database, ctx.secrets, clock).add("ntfy://topic-one")
-        outbox = Outbox(ctx.database, clock)
-        [made] = outbox.enqueue([(target.id, 41, MESSAGE)])
-        assert outbox.enqueue([(target.id, 41, MESSAGE), (target.id + 99, 42, MESSAGE)]) == []
-        until = clock.now() + timedelta(seconds=120)
-        assert outbox.claim(made.id, "first", until)
-        assert not outbox.claim(made.id, "second", until)
-        clock.advance(121)  # the first process died holding it
-        assert outbox.claim(made.id, "second", clock.now() + timedelta(seconds=120))
-        outbox.mark_sent(made.id)
-        assert not outbox.claim(made.id, "first", clock.now() + timedelta(seconds=120))
-        assert outbox.pending(target.id, 10) == []
-        assert outbox.prune(keep_days=30) == 1  # status_event 41 is not in the history
+        yield Stored(ctx, clock, target, Outbox(ctx.database, clock))
     finally:
         ctx.close()
+
+
+def test_a_change_is_queued_once_per_target_and_claimed_by_one_process(stored: Stored) -> None:
+    clock, target, outbox = stored.clock, stored.target, stored.outbox
+    [made] = outbox.enqueue([(target.id, 41, MESSAGE)])
+    assert outbox.enqueue([(target.id, 41, MESSAGE), (target.id + 99, 42, MESSAGE)]) == []
+    until = clock.now() + timedelta(seconds=120)
+    assert outbox.claim(made.id, "first", until)
+    assert not outbox.claim(made.id, "second", until)
+    clock.advance(121)  # the first process died holding it
+    assert outbox.claim(made.id, "second", clock.now() + timedelta(seconds=120))
+    outbox.mark_sent(made.id)
+    assert not outbox.claim(made.id, "first", clock.now() + timedelta(seconds=120))
+    assert outbox.pending(target.id, 10) == []
+    assert outbox.prune(keep_days=30) == 1  # status_event 41 is not in the history
 
 
 async def test_a_change_not_delivered_in_time_is_given_up_and_never_sent_late(
@@ -89,52 +100,46 @@ async def test_a_change_not_delivered_in_time_is_given_up_and_never_sent_late(
 
 
 def test_a_change_alert_is_queued_once_per_target_for_all_the_rows_it_announces(
-    db_url: str, tmp_path: Path
+    stored: Stored,
 ) -> None:
-    clock = ManualClock()
-    ctx = outbox_context(db_url, tmp_path, clock)
-    try:
-        target = TargetStore(ctx.database, ctx.secrets, clock).add("ntfy://topic-one")
-        streamer = ctx.repository.add_streamer("alpha", 1)
-        clock.advance(1)
-        rows = [
-            StreamChangeRow.create(
-                streamer=streamer.id,
-                change_type=kind,
-                previous_value="before",
-                new_value=value,
-                source="pusher",
-                changed_at=clock.now(),
-                recorded_at=clock.now(),
-            )
-            for kind, value in (("title", "Ranked"), ("category", "Chess"))
-        ]
-        changes = tuple(to_change(row, "alpha") for row in rows)
-        changed = AlertMessage.for_details(streamer, changes)
-        first, second = (int(row.id) for row in rows)
-        outbox = Outbox(ctx.database, clock)
-        [made] = outbox.enqueue([(target.id, first, changed)])
-        assert made.change_id == first and made.message == changed
-        # Again, or keyed on the other row of the same change: nothing new.
-        assert outbox.enqueue([(target.id, first, changed), (target.id, second, changed)]) == []
-        # A status_event with the same id is another change.
-        assert len(outbox.enqueue([(target.id, first, MESSAGE)])) == 1
-        stored = AlertDelivery.get_by_id(made.id)
-        assert (stored.status_event_id, stored.stream_change_id) == (None, first)
+    ctx, clock, target, outbox = stored.ctx, stored.clock, stored.target, stored.outbox
+    streamer = ctx.repository.add_streamer("alpha", 1)
+    clock.advance(1)
+    rows = [
+        StreamChangeRow.create(
+            streamer=streamer.id,
+            change_type=kind,
+            previous_value="before",
+            new_value=value,
+            source="pusher",
+            changed_at=clock.now(),
+            recorded_at=clock.now(),
+        )
+        for kind, value in (("title", "Ranked"), ("category", "Chess"))
+    ]
+    changes = tuple(to_change(row, "alpha") for row in rows)
+    changed = AlertMessage.for_details(streamer, changes)
+    first, second = (int(row.id) for row in rows)
+    [made] = outbox.enqueue([(target.id, first, changed)])
+    assert made.change_id == first and made.message == changed
+    # Again, or keyed on the other row of the same change: nothing new.
+    assert outbox.enqueue([(target.id, first, changed), (target.id, second, changed)]) == []
+    # A status_event with the same id is another change.
+    assert len(outbox.enqueue([(target.id, first, MESSAGE)])) == 1
+    stored = AlertDelivery.get_by_id(made.id)
+    assert (stored.status_event_id, stored.stream_change_id) == (None, first)
 
-        for both_or_neither in ({"status_event_id": 5, "stream_change_id": 6}, {}):
-            with pytest.raises(peewee.IntegrityError), ctx.database.handle.atomic():
-                AlertDelivery.create(
-                    target=target.id,
-                    message=MESSAGE.as_json(),
-                    created_at=clock.now(),
-                    updated_at=clock.now(),
-                    **both_or_neither,
-                )
-        # Retention removed the change: its delivery goes with it (so does the start's, whose
-        # status_event never existed).
-        StreamChangeRow.delete().execute()
-        assert outbox.prune(keep_days=30) == 2
-        assert outbox.pending(target.id, 10) == []
-    finally:
-        ctx.close()
+    for both_or_neither in ({"status_event_id": 5, "stream_change_id": 6}, {}):
+        with pytest.raises(peewee.IntegrityError), ctx.database.handle.atomic():
+            AlertDelivery.create(
+                target=target.id,
+                message=MESSAGE.as_json(),
+                created_at=clock.now(),
+                updated_at=clock.now(),
+                **both_or_neither,
+            )
+    # Retention removed the change: its delivery goes with it (so does the start's, whose
+    # status_event never existed).
+    StreamChangeRow.delete().execute()
+    assert outbox.prune(keep_days=30) == 2
+    assert outbox.pending(target.id, 10) == []
