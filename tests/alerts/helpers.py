@@ -21,6 +21,7 @@ from kickwatch.monitor.policy import PolicySettings
 from kickwatch.store.convert import to_event_record, to_streamer_record
 from kickwatch.store.models import StatusEvent, Streamer
 from kickwatch.store.rules import RuleStore
+from tests.alerts.receiver import Receiver
 from tests.clock import ManualClock
 
 T = TypeVar("T")
@@ -214,3 +215,26 @@ def add_target(db_path: Path, clock: ManualClock, url: str, **options: object) -
         TargetStore(ctx.database, ctx.secrets, clock).add(url, **options)  # type: ignore[arg-type]
     finally:
         ctx.close()
+
+
+async def restart_twice(
+    db_path: Path,
+    clock: ManualClock,
+    receiver: Receiver,
+    *,
+    sent: int,
+    live: tuple[str, str],
+    read: Callable[[], T] | None = None,
+    done: Callable[[T], object] = bool,
+) -> T | None:
+    """After a stop with one alert waiting (`sent` reached the receiver before it): start
+    again, which sends the waiting one, then `live[0]`'s go-live; start a third time, which
+    sends `live[1]`'s go-live only. Returns `read()` from the third start, once `done` with it."""
+    async with Alerts(open_store(db_path, clock), clock) as second:
+        await wait_until(lambda: len(receiver.posts) >= sent + 1, what="the waiting alert")
+        await second.record(live[0], EventType.STREAM_START)
+        await wait_until(lambda: len(receiver.posts) >= sent + 2, what=f"{live[0]}'s go-live")
+    async with Alerts(open_store(db_path, clock), clock) as third:
+        await third.record(live[1], EventType.STREAM_START)  # a positive sign it is running
+        await wait_until(lambda: len(receiver.posts) >= sent + 3, what=f"{live[1]}'s go-live")
+        return None if read is None else await third.read_until(read, done)

@@ -12,7 +12,7 @@ from kickwatch.alerts.message import AlertKind
 from kickwatch.domain.status import EventType
 from kickwatch.store.models import AlertDelivery, AlertTarget
 from kickwatch.store.rules import RuleStore
-from tests.alerts.helpers import Alerts, add_target, open_store, wait_until
+from tests.alerts.helpers import Alerts, add_target, open_store, restart_twice, wait_until
 from tests.alerts.receiver import Receiver
 from tests.clock import ManualClock
 
@@ -108,18 +108,16 @@ async def test_a_change_alert_waiting_at_a_stop_is_sent_after_the_restart_and_a_
         await first.change_details("alpha", category="Chess")
         await wait_until(lambda: first.failures() >= 1, what="the second change refused")
     receiver.up()
-
-    async with Alerts(open_store(db_path, clock), clock) as second:
-        await wait_until(lambda: len(receiver.posts) >= 3, what="the change after the restart")
-        await second.record("beta", EventType.STREAM_START)
-        await wait_until(lambda: len(receiver.posts) >= 4, what="beta's go-live")
-
-    async with Alerts(open_store(db_path, clock), clock) as third:
-        await third.record("gamma", EventType.STREAM_START)  # a positive sign it is running
-        await wait_until(lambda: len(receiver.posts) >= 5, what="gamma's go-live")
-        rows = await third.read_until(
-            partial(change_rows, "hook"), lambda rows: all(r[2] == "sent" for r in rows)
-        )
+    rows = await restart_twice(
+        db_path,
+        clock,
+        receiver,
+        sent=2,
+        live=("beta", "gamma"),
+        read=partial(change_rows, "hook"),
+        done=lambda rows: all(r[2] == "sent" for r in rows),
+    )
+    assert rows is not None
     assert receiver.titles() == [
         "Alpha is live",
         "Alpha changed the stream title",

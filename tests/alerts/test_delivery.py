@@ -10,7 +10,7 @@ from kickwatch.alerts.dispatcher import DispatcherOptions, TargetState
 from kickwatch.alerts.targets import Outbox
 from kickwatch.domain.status import EventType
 from kickwatch.store.models import AlertDelivery
-from tests.alerts.helpers import Alerts, add_target, open_store, wait_until
+from tests.alerts.helpers import Alerts, add_target, open_store, restart_twice, wait_until
 from tests.alerts.receiver import Receiver
 from tests.clock import ManualClock
 
@@ -102,15 +102,7 @@ async def test_a_restart_sends_what_was_pending_and_never_what_was_sent(
         await first.record("beta", EventType.STREAM_START)
         await wait_until(lambda: first.failures() >= 1, what="beta refused")
     receiver.up()
-
-    async with Alerts(open_store(db_path, clock), clock) as second:
-        await wait_until(lambda: len(receiver.posts) >= 2, what="beta sent after the restart")
-        await second.record("gamma", EventType.STREAM_START)
-        await wait_until(lambda: len(receiver.posts) >= 3, what="gamma sent")
-
-    async with Alerts(open_store(db_path, clock), clock) as third:
-        await third.record("delta", EventType.STREAM_START)  # a positive sign it is running
-        await wait_until(lambda: len(receiver.posts) >= 4, what="delta sent")
+    await restart_twice(db_path, clock, receiver, sent=1, live=("gamma", "delta"))
     assert receiver.titles() == ["Alpha is live", "Beta is live", "Gamma is live", "Delta is live"]
 
 
