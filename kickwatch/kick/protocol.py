@@ -172,7 +172,7 @@ def parse_frame(text: str | bytes, *, watched: Callable[[str], bool] | None = No
 
     With `watched`, a channel event whose name it refuses is `UNWATCHED`: its `data` is not
     decoded (nor checked)."""
-    if len(text) > MAX_FRAME_BYTES // 4 and _byte_length_exceeds(text, MAX_FRAME_BYTES):
+    if _byte_length_exceeds(text, MAX_FRAME_BYTES):
         raise MalformedFrame(f"frame of more than {MAX_FRAME_BYTES} bytes")
     try:
         frame, screened = bounded_json.loads_screened(text)

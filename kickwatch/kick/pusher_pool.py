@@ -34,6 +34,8 @@ from kickwatch.monitor.events import ConnectionState
 
 log = logging.getLogger(__name__)
 
+CHANNELS_PER_CONNECTION = 1000  # see the module docstring; `monitoring.max_channels_per_connection`
+
 
 class PusherPool:
     """Several `PusherConnection`s behind one `set_channels`."""
@@ -45,7 +47,7 @@ class PusherPool:
         on_event: OnEvent,
         on_state: OnState,
         on_connected: OnConnected,
-        max_channels_per_connection: int = 1000,
+        max_channels_per_connection: int = CHANNELS_PER_CONNECTION,
         options: PusherOptions | None = None,
         clock: Clock | None = None,
         name: str = "pusher",

@@ -35,7 +35,7 @@ from kickwatch.domain.status import EventType, Status
 from kickwatch.domain.validation import normalize_username
 from kickwatch.kick.errors import KickBlockedError
 from kickwatch.kick.pusher import PusherOptions
-from kickwatch.kick.pusher_pool import PusherPool
+from kickwatch.kick.pusher_pool import CHANNELS_PER_CONNECTION, PusherPool
 from kickwatch.kick.rest import KickApi
 from kickwatch.monitor import events as ev
 from kickwatch.monitor.details import LiveDetailsTracker
@@ -58,7 +58,7 @@ class MonitorOptions:
     """Timings of the monitor; tests shorten them."""
 
     reconcile_interval: float = 120.0
-    max_channels_per_connection: int = 1000
+    max_channels_per_connection: int = CHANNELS_PER_CONNECTION
     watch_interval: float = 2.0
     sleep_check_interval: float = 5.0
     sleep_threshold: float = 30.0  # wall-clock gain over monotonic that means "slept"

@@ -9,8 +9,10 @@ import pytest_asyncio
 
 from kickwatch.kick.backoff import Backoff
 from kickwatch.kick.pusher import PusherOptions
-from kickwatch.kick.pusher_pool import PusherPool
+from kickwatch.kick.pusher_pool import CHANNELS_PER_CONNECTION, PusherPool
 from kickwatch.monitor.events import ConnectionState
+from kickwatch.monitor.monitor import MonitorOptions
+from kickwatch.store.settings import spec_for
 from tests.fakekick import FakeKick, wait_for
 from tests.kick.helpers import Recorder, RecordingSleep
 
@@ -122,3 +124,8 @@ async def test_pool_subscribes_each_connection_in_one_write(fake_kick: FakeKick)
         assert pool.subscribed_channels == frozenset(range(1, 1001))
     finally:
         await pool.stop()
+
+
+def test_the_app_and_the_pool_default_to_the_same_channels_per_connection() -> None:
+    assert spec_for("monitoring.max_channels_per_connection").default == CHANNELS_PER_CONNECTION
+    assert MonitorOptions().max_channels_per_connection == CHANNELS_PER_CONNECTION
