@@ -19,6 +19,7 @@ import os
 import shutil
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +31,7 @@ from playhouse.pool import MaxConnectionsExceeded, PooledPostgresqlDatabase
 
 from kickwatch.domain.errors import ConfigurationError, DatabaseUnavailableError
 from kickwatch.paths import make_private_dirs
-from kickwatch.store.failures import DatabaseReplacedError
+from kickwatch.store.failures import DatabaseReplacedError, FailureKind, classify
 from kickwatch.store.models import MODELS, database_proxy
 from kickwatch.store.schema import MIGRATIONS, SCHEMA_VERSION
 
@@ -241,14 +242,26 @@ def _connect_sqlite(path: Path, url: str, read_only_ok: bool = False) -> Databas
         # instead of waiting its turn.
         lock_type="IMMEDIATE",
     )
-    try:
-        handle.connect(reuse_if_open=True)
-    except peewee.OperationalError as exc:
-        raise DatabaseUnavailableError(f"cannot open database {path}: {exc}") from exc
+    _connect_waiting(handle, path)
     stat = os.stat(path)
     return Database(
         handle=handle, dialect="sqlite", url=url, path=path, identity=(stat.st_dev, stat.st_ino)
     )
+
+
+def _connect_waiting(handle: peewee.SqliteDatabase, path: Path) -> None:
+    """Connect, waiting up to BUSY_TIMEOUT_MS while another connection holds the lock: the
+    switch of a new file to WAL can fail at once, without SQLite's busy wait, while another
+    process opens the same file."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            handle.connect(reuse_if_open=True)
+            return
+        except peewee.OperationalError as exc:
+            if classify(exc).kind is not FailureKind.BUSY or time.monotonic() >= deadline:
+                raise DatabaseUnavailableError(f"cannot open database {path}: {exc}") from exc
+        time.sleep(0.02)
 
 
 def _create_file(path: Path) -> None:

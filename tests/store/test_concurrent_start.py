@@ -3,10 +3,13 @@ the schema is migrated exactly once (migrations run under a lock and re-read the
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import threading
 from pathlib import Path
+from typing import Any
 
+import peewee
 import pytest
 
 from kickwatch.store import open_database
@@ -87,3 +90,41 @@ def test_migrations_racing_from_the_same_instant_apply_each_step_once(empty_url:
     finally:
         database.close()
     assert count == len(MIGRATIONS)
+
+
+def a_real_busy_error(tmp_path: Path) -> sqlite3.OperationalError:
+    """The error SQLite gives a connection that finds the file locked and may not wait."""
+    holder = sqlite3.connect(tmp_path / "locked.db", isolation_level=None)
+    other = sqlite3.connect(tmp_path / "locked.db", timeout=0)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")
+        with pytest.raises(sqlite3.OperationalError) as raised:
+            other.execute("CREATE TABLE t (x)")
+        return raised.value
+    finally:
+        holder.close()
+        other.close()
+
+
+def test_an_open_that_finds_the_file_locked_at_once_waits_its_turn(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    busy = a_real_busy_error(tmp_path)
+    assert busy.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY
+    connect = peewee.SqliteDatabase._connect
+    refusals = iter([busy, busy])
+
+    def locked_twice(self: peewee.SqliteDatabase) -> Any:
+        error = next(refusals, None)
+        if error is not None:
+            raise error  # as switching a new file to WAL does while another process does
+        return connect(self)
+
+    monkeypatch.setattr(peewee.SqliteDatabase, "_connect", locked_twice)
+    database = open_database(str(tmp_path / "kickwatch.db"))
+    try:
+        assert database.schema_version() == MIGRATIONS[-1].version
+    finally:
+        database.close()
+    with pytest.raises(StopIteration):
+        next(refusals)  # both refusals were met, and waited out
