@@ -2,7 +2,8 @@
 
 The process's umask is made private (0o077) before anything else runs, so every file and folder
 kickwatch or a library it uses creates (database, -wal and -shm, key file, logs, exports, the
-single-instance socket) is readable by the user alone.
+single-instance socket) is readable by the user alone. The cycle collector is set for bursts of
+changes (`kickwatch.collector`) before anything else runs either.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ def main(argv: list[str] | None = None) -> int:
     from kickwatch.paths import private_umask
 
     private_umask()
+    from kickwatch.collector import tune_collector
+
+    tune_collector()
     from kickwatch.cli import main as cli_main
 
     return cli_main(sys.argv[1:] if argv is None else argv)

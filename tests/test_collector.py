@@ -1,0 +1,125 @@
+"""The cycle collector's setting: a writer batch is not walked again and again while it lives."""
+
+from __future__ import annotations
+
+import gc
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kickwatch.collector import YOUNG_GENERATION, tune_collector
+from kickwatch.domain.status import EventType
+from kickwatch.store import Repository, StatusChange, open_database
+from tests.clock import ManualClock
+
+BATCH = 10_000  # the writer's full batch (`writer.BATCH_SIZE`)
+
+
+@pytest.fixture
+def thresholds() -> Iterator[None]:
+    """This process's thresholds, put back after the test."""
+    before = gc.get_threshold()
+    yield
+    gc.set_threshold(*before)
+
+
+def test_the_young_generation_waits_for_a_batch_and_the_older_ones_keep_their_rules(
+    thresholds: None,
+) -> None:
+    gc.set_threshold(700, 10, 10)
+    assert tune_collector() == (700, 10, 10)
+    assert gc.get_threshold() == (YOUNG_GENERATION, 10, 10)
+    assert tune_collector() == (YOUNG_GENERATION, 10, 10)  # twice is once
+    assert gc.get_threshold() == (YOUNG_GENERATION, 10, 10)
+
+
+@pytest.mark.parametrize("young", [0, YOUNG_GENERATION * 2])
+def test_a_higher_threshold_or_a_collector_switched_off_is_kept(
+    thresholds: None, young: int
+) -> None:
+    gc.set_threshold(young, 5, 20)
+    tune_collector()
+    assert gc.get_threshold() == (young, 5, 20)
+
+
+def collections_during_a_batch(tmp_path: Path) -> int:
+    """How many collections a full batch of go-lives and ends of 1,000 streamers runs."""
+    clock = ManualClock()
+    database = open_database(str(tmp_path / "kickwatch.db"))
+    try:
+        repository = Repository(database, clock)
+        with database.handle.atomic():
+            ids = [
+                repository.add_streamer(f"s{n}", n + 1, kick_channel_id=1000 + n).id
+                for n in range(1000)
+            ]
+        first = clock.now() - timedelta(seconds=BATCH)
+        changes = []
+        for number in range(BATCH):
+            turn, streamer = divmod(number, len(ids))
+            at = first + timedelta(milliseconds=number)
+            start = turn % 2 == 0
+            livestream = str(1_000_000 * (turn // 2 + 1) + streamer)
+            kind = EventType.STREAM_START if start else EventType.STREAM_END
+            changes.append(
+                StatusChange(
+                    streamer_id=ids[streamer],
+                    event_type=kind,
+                    received_timestamp=at,
+                    event_timestamp=at,
+                    kick_event_id=f"{1000 + streamer}:{livestream}:{kind}",
+                    livestream_id=livestream,
+                    broadcast_started_at=at if start else None,
+                    event_data={"source": "pusher", "livestream_id": livestream},
+                )
+            )
+        counted: list[int] = []
+
+        def count(phase: str, info: dict[str, Any]) -> None:
+            if phase == "start":
+                counted.append(info["generation"])
+
+        gc.collect()
+        gc.callbacks.append(count)
+        try:
+            result = repository.apply_changes(changes)
+        finally:
+            gc.callbacks.remove(count)
+        assert len(result.applied) == BATCH
+        return len(counted)
+    finally:
+        database.close()
+
+
+def test_a_full_writer_batch_runs_the_collector_once_at_most_where_it_ran_hundreds_of_times(
+    thresholds: None, tmp_path: Path
+) -> None:
+    gc.set_threshold(700, 10, 10)  # CPython's default
+    untuned = collections_during_a_batch(tmp_path / "default")
+    tune_collector()
+    tuned = collections_during_a_batch(tmp_path / "tuned")
+    assert untuned > 100
+    assert tuned <= 1
+
+
+def test_the_kickwatch_command_runs_with_the_collector_tuned(tmp_path: Path) -> None:
+    script = (
+        "import gc\n"
+        "from kickwatch.__main__ import main\n"
+        "gc.set_threshold(700, 10, 10)\n"
+        "try:\n"
+        "    main(['--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('thresholds', *gc.get_threshold())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == f"thresholds {YOUNG_GENERATION} 10 10"
