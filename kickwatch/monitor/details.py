@@ -47,8 +47,13 @@ class LiveDetailsTracker:
 
     def from_push(self, event: StreamEvent, record: StreamerRecord | None) -> DetailsSeen | None:
         """What a pushed start says of the live broadcast of `record`, if it may be news."""
-        if record is None or event.event_type is not EventType.STREAM_START:
-            return None
+        if (
+            record is None
+            or event.event_type is not EventType.STREAM_START
+            or record.status != Status.ONLINE  # a start of a new broadcast: no news of one
+            or (event.title is None and event.category is None)
+        ):
+            return None  # before building anything: most pushes are starts of new broadcasts
         seen = DetailsSeen(
             streamer_id=record.id,
             seen_at=event.received_at,
