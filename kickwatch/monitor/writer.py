@@ -75,8 +75,30 @@ def item_size(item: Item) -> int:
     without encoding anything, since every pushed frame is sized."""
     size = _ITEM_OVERHEAD + len(item.title or "") + len(item.category or "")
     if type(item) is StatusChange and item.event_data:
-        for value in item.event_data.values():  # a flat dict of a few fields (`history_data`)
-            size += _FIELD_OVERHEAD + (len(value) if type(value) is str else 0)
+        for value in item.event_data.values():  # usually a flat dict of text (`history_data`)
+            if type(value) is str:
+                size += _FIELD_OVERHEAD + len(value)
+            else:
+                size += _value_size(value)
+    return size
+
+
+def _value_size(value: Any) -> int:
+    """`item_size`'s estimate of one value of `event_data` that is not text: each entry of a
+    nested dict or list with its text (keys too), walked without recursion."""
+    size = 0
+    pending = [value]
+    while pending:
+        current = pending.pop()
+        size += _FIELD_OVERHEAD
+        if isinstance(current, str):
+            size += len(current)
+        elif isinstance(current, dict):
+            for key, item in current.items():
+                size += len(key) if isinstance(key, str) else 0
+                pending.append(item)
+        elif isinstance(current, list | tuple):
+            pending.extend(current)
     return size
 
 

@@ -17,8 +17,9 @@ from typing import Any
 import peewee
 
 from kickwatch.domain.errors import ValidationError
-from kickwatch.monitor.writer import DbWriter, WriterCallbacks
-from kickwatch.store.repository import BatchResult, StatusObservation
+from kickwatch.domain.status import EventType
+from kickwatch.monitor.writer import DbWriter, WriterCallbacks, item_size
+from kickwatch.store.repository import BatchResult, StatusChange, StatusObservation
 from tests.fakekick import wait_for
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
@@ -236,6 +237,21 @@ async def test_the_queue_is_bounded_by_bytes_as_well_as_by_count() -> None:
     repo, calls = FakeRepository(), Calls()
     db = writer(repo, calls, max_pending_bytes=10_000)
     big = [StatusObservation(1, True, NOW, title="x" * 4_000)]
+    assert db.submit(big)
+    assert db.submit(big)
+    assert not db.submit(big)  # a third would pass 10,000 bytes
+    await wait_for(lambda: calls.overflowed == [1])
+    db.start()
+    await db.stop()
+    assert repo.written == [1, 1]
+
+
+async def test_text_nested_in_a_changes_data_counts_against_the_byte_bound() -> None:
+    repo, calls = FakeRepository(), Calls()
+    db = writer(repo, calls, max_pending_bytes=10_000)
+    nested = {"source": "import", "original": {"frames": [{"title": "x" * 4_000}]}}
+    big = [StatusChange(1, EventType.STREAM_START, NOW, NOW, event_data=nested)]
+    assert item_size(big[0]) > 4_000
     assert db.submit(big)
     assert db.submit(big)
     assert not db.submit(big)  # a third would pass 10,000 bytes
