@@ -28,7 +28,10 @@ class PusherOptions:
     backoff: Backoff = field(default_factory=Backoff)
     min_backoff: float = 1.0  # the least wait after a 4100-4199 close
     healthy_after: float = 10.0  # a session this long resets the failure count
-    recent_cap: float = 0.75  # the longest wait while the server was healthy lately ...
+    # The longest wait while the server was healthy lately ... Waits are then 0.6-0.9 s (the
+    # cap with the back-off's jitter below it): a server back from a restart is reached within
+    # 0.9 s, and a 5-second restart (6-7 s until soketi answers again) costs 8-10 probes.
+    recent_cap: float = 0.9
     recent_window: float = 60.0  # ... that is, this many seconds ago at most
     max_size: int = SOCKET_MAX_BYTES  # larger than MAX_FRAME_BYTES: the parser rejects those
     aliases: bool = False  # also subscribe to `channel_{id}` (expect duplicate events)
