@@ -85,20 +85,23 @@ def item_size(item: Item) -> int:
 
 def _value_size(value: Any) -> int:
     """`item_size`'s estimate of one value of `event_data` that is not text: each entry of a
-    nested dict or list with its text (keys too), walked without recursion."""
+    nested dict or list with its text (keys too), walked without recursion, each container
+    once (a container that holds itself ends the walk there)."""
     size = 0
     pending = [value]
+    seen: set[int] = set()
     while pending:
         current = pending.pop()
         size += _FIELD_OVERHEAD
         if isinstance(current, str):
             size += len(current)
-        elif isinstance(current, dict):
-            for key, item in current.items():
-                size += len(key) if isinstance(key, str) else 0
-                pending.append(item)
-        elif isinstance(current, list | tuple):
-            pending.extend(current)
+        elif isinstance(current, dict | list | tuple) and id(current) not in seen:
+            seen.add(id(current))
+            if isinstance(current, dict):
+                size += sum(len(key) for key in current if isinstance(key, str))
+                pending.extend(current.values())
+            else:
+                pending.extend(current)
     return size
 
 

@@ -261,6 +261,13 @@ async def test_text_nested_in_a_changes_data_counts_against_the_byte_bound() -> 
     assert repo.written == [1, 1]
 
 
+def test_data_that_holds_itself_is_sized_once_and_the_sizing_ends() -> None:
+    data: dict[str, Any] = {"source": "import", "text": "x" * 1_000}
+    data["self"] = data
+    change = StatusChange(1, EventType.STREAM_START, NOW, NOW, event_data={"nested": data})
+    assert 1_000 < item_size(change) < 2_000
+
+
 async def test_stop_flushes_what_is_pending() -> None:
     repo, calls = FakeRepository(), Calls()
     repo.gate.clear()  # the first write hangs until released
