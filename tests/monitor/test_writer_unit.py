@@ -15,6 +15,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import peewee
+import pytest
 
 from kickwatch.domain.errors import ValidationError
 from kickwatch.domain.status import EventType
@@ -233,28 +234,28 @@ async def test_a_busy_database_past_the_grace_is_reported_as_locked() -> None:
     assert calls.unavailable == [("the database is locked by another program", 2)]
 
 
-async def test_the_queue_is_bounded_by_bytes_as_well_as_by_count() -> None:
-    repo, calls = FakeRepository(), Calls()
-    db = writer(repo, calls, max_pending_bytes=10_000)
-    big = [StatusObservation(1, True, NOW, title="x" * 4_000)]
-    assert db.submit(big)
-    assert db.submit(big)
-    assert not db.submit(big)  # a third would pass 10,000 bytes
-    await wait_for(lambda: calls.overflowed == [1])
-    db.start()
-    await db.stop()
-    assert repo.written == [1, 1]
+# Items of about 4,000 bytes: text of their own, and text nested in a change's data.
+BIG_ITEMS: dict[str, StatusObservation | StatusChange] = {
+    "title": StatusObservation(1, True, NOW, title="x" * 4_000),
+    "nested data": StatusChange(
+        1,
+        EventType.STREAM_START,
+        NOW,
+        NOW,
+        event_data={"source": "import", "original": {"frames": [{"title": "x" * 4_000}]}},
+    ),
+}
 
 
-async def test_text_nested_in_a_changes_data_counts_against_the_byte_bound() -> None:
+@pytest.mark.parametrize("big", BIG_ITEMS.values(), ids=BIG_ITEMS.keys())
+async def test_the_queue_is_bounded_by_bytes_as_well_as_by_count(
+    big: StatusObservation | StatusChange,
+) -> None:
     repo, calls = FakeRepository(), Calls()
     db = writer(repo, calls, max_pending_bytes=10_000)
-    nested = {"source": "import", "original": {"frames": [{"title": "x" * 4_000}]}}
-    big = [StatusChange(1, EventType.STREAM_START, NOW, NOW, event_data=nested)]
-    assert item_size(big[0]) > 4_000
-    assert db.submit(big)
-    assert db.submit(big)
-    assert not db.submit(big)  # a third would pass 10,000 bytes
+    assert db.submit([big])
+    assert db.submit([big])
+    assert not db.submit([big])  # a third would pass 10,000 bytes
     await wait_for(lambda: calls.overflowed == [1])
     db.start()
     await db.stop()
