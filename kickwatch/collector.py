@@ -3,11 +3,11 @@
 CPython's cycle collector looks at the young generation after every 700 new container objects
 (net of those freed), and at every object in the process now and then after that. A burst of
 pushes makes about ten containers per change (the change, its data, the writer's records of it,
-the events published) that stay alive until the batch is committed and announced, so with the
-default a burst of 100,000 changes ran a few thousand collections, each walking the changes
-still queued: 14-15 µs of collector time per change, more than a fifth of the monitor's CPU
-(`benchmarks/commit_bench.py`'s burst). Almost none of it is garbage; it is freed by reference
-counting when the batch is done.
+the events published) that stay alive until the batch is committed and announced. With the
+default, writing one batch of 10,000 changes ran about 140 collections (`tests/test_collector.py`)
+while the changes still queued were walked again and again: in a burst of 100,000 the collector
+took 14-15 µs per change, more than a fifth of the monitor's CPU (`benchmarks/commit_bench.py`'s
+burst). Almost none of it is garbage; it is freed by reference counting when the batch is done.
 
 `tune_collector` lets the young generation grow to `YOUNG_GENERATION` objects, about one full
 writer batch (`DbWriter`'s 10,000 changes), before it is collected: the same burst then spends

@@ -50,10 +50,10 @@ class LiveDetailsTracker:
         if (
             record is None
             or event.event_type is not EventType.STREAM_START
-            or record.status != Status.ONLINE  # a start of a new broadcast: no news of one
+            or record.status != Status.ONLINE  # not live: a new broadcast, the history's to record
             or (event.title is None and event.category is None)
         ):
-            return None  # before building anything: most pushes are starts of new broadcasts
+            return None  # decided before anything is built: most pushed starts are new broadcasts
         seen = DetailsSeen(
             streamer_id=record.id,
             seen_at=event.received_at,
