@@ -78,8 +78,10 @@ def item_size(item: Item) -> int:
         for value in item.event_data.values():  # usually a flat dict of text (`history_data`)
             if type(value) is str:
                 size += _FIELD_OVERHEAD + len(value)
-            else:
+            elif isinstance(value, dict | list | tuple):
                 size += _value_size(value)
+            else:  # a number, a flag, None: no walk (the viewers of every push)
+                size += _FIELD_OVERHEAD
     return size
 
 
