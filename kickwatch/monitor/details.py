@@ -34,6 +34,12 @@ def _broadcast(record: StreamerRecord) -> Broadcast:
     return Broadcast(record.current_livestream_id, record.current_broadcast_started_at)
 
 
+def _may_tell(record: StreamerRecord, title: str | None, category: str | None) -> bool:
+    """Whether what was seen can be news: a title or a category of a streamer who is live (of
+    one who is not, a start is a new broadcast, which the status history records)."""
+    return record.status == Status.ONLINE and (title is not None or category is not None)
+
+
 class LiveDetailsTracker:
     """The title and category last known per live streamer (see the module docstring)."""
 
@@ -50,8 +56,7 @@ class LiveDetailsTracker:
         if (
             record is None
             or event.event_type is not EventType.STREAM_START
-            or record.status != Status.ONLINE  # not live: a new broadcast, the history's to record
-            or (event.title is None and event.category is None)
+            or not _may_tell(record, event.title, event.category)
         ):
             return None  # decided before anything is built: most pushed starts are new broadcasts
         seen = DetailsSeen(
@@ -129,7 +134,7 @@ class LiveDetailsTracker:
         self._versions[streamer_id] = self._versions.get(streamer_id, 0) + 1
 
     def _news(self, record: StreamerRecord, seen: DetailsSeen) -> bool:
-        if record.status != Status.ONLINE or (seen.title is None and seen.category is None):
+        if not _may_tell(record, seen.title, seen.category):
             return False
         current = _broadcast(record)
         if Broadcast(seen.livestream_id, seen.started_at).differs_from(current):
