@@ -379,6 +379,17 @@ def _alert_targets(dialect: str) -> list[str]:
     ]
 
 
+def _broadcast_index(_dialect: str) -> list[str]:
+    """A streamer's stored events by livestream id and broadcast start: how a batch finds the
+    events that may repeat a broadcast it records (`statements.Statements.candidates`) without
+    reading the streamer's whole history. On PostgreSQL the index of the partitioned table is
+    made on every partition, and on each one made later."""
+    return [
+        "CREATE INDEX idx_status_event_streamer_broadcast"
+        " ON status_event (streamer_id, livestream_id, broadcast_started_at)"
+    ]
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema of the data model", _initial),
     Migration(2, "quarantine for changes that can never be written", _quarantine),
@@ -398,6 +409,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         9,
         "status_event partitioned by month on PostgreSQL; kick_event_id keys in status_event_key",
         partition_status_event,
+    ),
+    Migration(
+        10,
+        "status_event indexed by streamer, livestream id and broadcast start",
+        _broadcast_index,
     ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version

@@ -134,11 +134,26 @@ def statements_for(dialect: str) -> Statements:
         # The timeline's order, on both engines (PostgreSQL would return rows as they lie).
         " ORDER BY event_timestamp, id"
     )
+    # The stored events that may name a broadcast the batch looks for, per streamer: those
+    # with one of its livestream ids, those without an id whose start lies in a range, and
+    # (for a broadcast without an id) any whose start lies in a range (`known.Wanted.rows`).
+    # Three selects joined by UNION, so that the first two are searches of
+    # idx_status_event_streamer_broadcast and a streamer's whole history is read only for the
+    # third, which a broadcast with an id never needs: as one query with OR, every event of
+    # every streamer of the batch was read, and a batch cost more the longer the history.
+    by_id = "e.livestream_id = ids.livestream" if sqlite else "e.livestream_id = ANY(w.livestreams)"
+    in_range = (
+        f" SELECT {event_columns} FROM w JOIN status_event AS e ON e.streamer_id = w.streamer"
+        " AND e.livestream_id IS NULL AND e.broadcast_started_at BETWEEN w.bare_low AND w.bare_high"
+        " WHERE w.bare_low IS NOT NULL"
+        f" UNION SELECT {event_columns} FROM w JOIN status_event AS e"
+        " ON e.streamer_id = w.streamer AND e.broadcast_started_at BETWEEN w.low AND w.high"
+        " WHERE w.low IS NOT NULL"
+    )
     if sqlite:
         in_set = "IN (SELECT value FROM json_each(?))"
-        # One JSON row per streamer (`known.Wanted.rows`): [id, [livestream ids], lowest and
-        # highest start of any event, lowest and highest start of an event without an id]. The
-        # JSON is read once (materialized), and each streamer's events are scanned once.
+        # One JSON row per streamer: [id, [livestream ids], lowest and highest start of any
+        # event, lowest and highest start of an event without an id]; read once (materialized).
         candidates = (
             "WITH w AS MATERIALIZED (SELECT json_extract(value, '$[0]') AS streamer,"
             " json_extract(value, '$[2]') AS low, json_extract(value, '$[3]') AS high,"
@@ -146,11 +161,8 @@ def statements_for(dialect: str) -> Statements:
             " FROM json_each(?1)),"
             " ids AS MATERIALIZED (SELECT json_extract(w.value, '$[0]') AS streamer,"
             " i.value AS livestream FROM json_each(?1) AS w, json_each(w.value, '$[1]') AS i)"
-            f" SELECT {event_columns} FROM w JOIN status_event AS e ON e.streamer_id = w.streamer"
-            " WHERE e.broadcast_started_at BETWEEN w.low AND w.high"
-            " OR (e.livestream_id IS NULL"
-            " AND e.broadcast_started_at BETWEEN w.bare_low AND w.bare_high)"
-            " OR (e.streamer_id, e.livestream_id) IN (SELECT streamer, livestream FROM ids)"
+            f" SELECT {event_columns} FROM ids JOIN status_event AS e"
+            f" ON e.streamer_id = ids.streamer AND {by_id} UNION{in_range}"
         )
     else:
         in_set = "= ANY(%s)"
@@ -160,11 +172,8 @@ def statements_for(dialect: str) -> Statements:
             " (v->>2)::timestamp AS low, (v->>3)::timestamp AS high,"
             " (v->>4)::timestamp AS bare_low, (v->>5)::timestamp AS bare_high"
             " FROM jsonb_array_elements(%s::jsonb) AS v)"
-            f" SELECT {event_columns} FROM w JOIN status_event AS e ON e.streamer_id = w.streamer"
-            " WHERE e.livestream_id = ANY(w.livestreams)"
-            " OR e.broadcast_started_at BETWEEN w.low AND w.high"
-            " OR (e.livestream_id IS NULL"
-            " AND e.broadcast_started_at BETWEEN w.bare_low AND w.bare_high)"
+            f" SELECT {event_columns} FROM w JOIN status_event AS e"
+            f" ON e.streamer_id = w.streamer AND {by_id} UNION{in_range}"
         )
     lock = "" if sqlite else " FOR UPDATE"
     return Statements(
