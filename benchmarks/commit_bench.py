@@ -11,6 +11,8 @@ monitor from the socket to the committed row, on SQLite and on PostgreSQL.
   to back by the fake Kick (a process of its own) to a monitor of 1,000 streamers, from the first
   frame leaving the fake's socket to the last change committed and published: events/s, and this
   process's CPU per event;
+- history: 1,000 changes (one per streamer) in one transaction on a database whose streamers
+  hold 0, 100 and 1,000 events each: what a long history adds to a batch;
 - latency: 500 go-lives spaced apart, from the frame leaving the socket to the bus listener's
   call after the commit: p50 and p99;
 - batch size: the 100,000-frame burst on SQLite with the writer's transactions capped at 500 to
@@ -127,6 +129,28 @@ def sync_measures(new_url: Callable[[], str], repeats: int, quick: bool) -> list
     return out
 
 
+def history_measures(
+    new_url: Callable[[], str], depths: list[int], repeats: int
+) -> list[Measure]:
+    """One change per streamer, 1,000 streamers, on a longer and longer history: the batch
+    must not read every stored event of its streamers."""
+    out: list[Measure] = []
+    for depth in depths:
+        seconds = commit_store.history_costs(new_url, depth, repeats)
+        out.append(
+            Measure(
+                "history",
+                f"1,000 changes (one per streamer) in one transaction, {depth:,} events"
+                " per streamer stored, SQLite",
+                "kickwatch",
+                tuple(value * 1000 for value in seconds),
+                "ms",
+                note="a start or an end of each streamer's new broadcast",
+            )
+        )
+    return out
+
+
 def monitor_measures(
     engine: str, new_url: Callable[[], str] | None, bursts: list[int], golives: int, repeats: int
 ) -> list[Measure]:
@@ -208,6 +232,7 @@ def measure(repeats: int, quick: bool) -> list[Measure]:
     with commit_store.sqlite_urls() as new_sqlite:
         out += store_measures("SQLite", new_sqlite, sizes, repeats)
         out += sync_measures(new_sqlite, repeats, quick)
+        out += history_measures(new_sqlite, [0, 100] if quick else [0, 100, 1_000], repeats)
     out += monitor_measures("SQLite", None, sizes, golives, repeats)
     if not quick:
         out += batch_size_measures([500, 2_000, writer.BATCH_SIZE, 50_000], 100_000, repeats)

@@ -65,8 +65,11 @@ def add_streamers(database: Database, repository: Repository, count: int) -> lis
         ]
 
 
-def workload(ids: list[int], per_streamer: int, now: datetime) -> list[StatusChange]:
-    """Pusher-like changes, oldest first, all received before `now`."""
+def workload(
+    ids: list[int], per_streamer: int, now: datetime, first_livestream: int = 10_000_000
+) -> list[StatusChange]:
+    """Pusher-like changes, oldest first, all received before `now`; livestream ids from
+    `first_livestream` on."""
     count = len(ids) * per_streamer
     first = now - timedelta(milliseconds=count + 1000)
     changes = []
@@ -74,7 +77,7 @@ def workload(ids: list[int], per_streamer: int, now: datetime) -> list[StatusCha
         streamer = ids[number % len(ids)]
         turn = number // len(ids)
         received = first + timedelta(milliseconds=number)
-        livestream = str(10_000_000 + (turn // 2) * 100_000 + streamer)
+        livestream = str(first_livestream + (turn // 2) * 100_000 + streamer)
         channel = 100_000 + streamer
         if turn % 2 == 0:
             data = {"source": "pusher", "livestream_id": livestream, "title": "benchmark"}
@@ -192,3 +195,25 @@ def commit_costs(new_url: Callable[[], str], batches: int, size: int) -> dict[st
         seconds[mode].append(time.perf_counter() - start)
     database.close()
     return {mode: statistics.median(values) for mode, values in seconds.items()}
+
+
+def history_costs(new_url: Callable[[], str], depth: int, batches: int) -> list[float]:
+    """Seconds per transaction of one change per streamer (new broadcasts: starts, then their
+    ends, taking turns) on a database whose `STREAMERS` streamers hold `depth` events each,
+    written earlier as whole broadcasts, 100 events per streamer per transaction."""
+    clock = FixedClock(datetime.now(UTC))
+    database, repository, ids = open_fresh(new_url(), STREAMERS, clock)
+    span = timedelta(milliseconds=100 * STREAMERS + 2000)  # what one chunk's changes cover
+    earlier = clock.now() - timedelta(hours=1) - span * (depth // 100 + 1)
+    for chunk, start in enumerate(range(0, depth, 100)):
+        count = min(100, depth - start)
+        changes = workload(ids, count, earlier + span * (chunk + 1), 10_000_000 * (chunk + 1))
+        repository.apply_changes(changes)
+    measured = workload(ids, 2 * batches, clock.now(), 2_000_000_000)
+    seconds = []
+    for index in range(2 * batches):
+        start_time = time.perf_counter()
+        repository.apply_changes(measured[index * STREAMERS : (index + 1) * STREAMERS])
+        seconds.append(time.perf_counter() - start_time)
+    database.close()
+    return seconds
