@@ -129,9 +129,7 @@ def sync_measures(new_url: Callable[[], str], repeats: int, quick: bool) -> list
     return out
 
 
-def history_measures(
-    new_url: Callable[[], str], depths: list[int], repeats: int
-) -> list[Measure]:
+def history_measures(new_url: Callable[[], str], depths: list[int], repeats: int) -> list[Measure]:
     """One change per streamer, 1,000 streamers, on a longer and longer history: the batch
     must not read every stored event of its streamers."""
     out: list[Measure] = []
