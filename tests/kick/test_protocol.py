@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from kickwatch.domain.events import StreamEvent
 from kickwatch.domain.status import EventSource, EventType
 from kickwatch.kick import protocol
 from kickwatch.kick.protocol import (
@@ -258,6 +259,37 @@ def test_stop_stream_broadcast_becomes_stream_end_without_timestamp() -> None:
     assert event.kick_event_id == "668:74331109:end"
     assert event.occurred_at is None and event.started_at is None
     assert event.received_at == RECEIVED
+
+
+def test_pushed_events_hold_every_field_by_its_name() -> None:
+    """The parser builds each event as a plain tuple; every field is where its name says."""
+    text = (FIXTURES / "pusher_livestream_updated.json").read_text("utf-8")
+    frame = event_of(text)
+    started = datetime(2024, 2, 6, 19, 10, 40, tzinfo=UTC)
+    assert to_stream_event(frame, RECEIVED) == StreamEvent(
+        event_type=EventType.STREAM_START,
+        source=EventSource.PUSHER,
+        received_at=RECEIVED,
+        raw=frame.raw,
+        kick_event_id="2515504:22976949:start",
+        channel_id=2515504,
+        livestream_id="22976949",
+        started_at=started,
+        occurred_at=started,
+        title=frame.data["livestream"]["session_title"],
+        category="Slots & Casino",
+        viewers=949,
+    )
+    stop = event_of(kick_frame(protocol.STOP_STREAM_BROADCAST, {"livestream": {"id": 5}}))
+    assert to_stream_event(stop, RECEIVED) == StreamEvent(
+        event_type=EventType.STREAM_END,
+        source=EventSource.PUSHER,
+        received_at=RECEIVED,
+        raw=stop.raw,
+        kick_event_id="668:5:end",
+        channel_id=668,
+        livestream_id="5",
+    )
 
 
 def test_start_and_stop_of_other_samples() -> None:
