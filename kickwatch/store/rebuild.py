@@ -18,7 +18,14 @@ from kickwatch.store.database import Database
 from kickwatch.store.known import Known, StreamerState
 from kickwatch.store.models import StatusEvent
 from kickwatch.store.stamped import Stamped
-from kickwatch.store.statements import EventRows, Inserted, Statements, StoredEvent, read_timestamp
+from kickwatch.store.statements import (
+    EventRows,
+    Inserted,
+    Statements,
+    StoredEvent,
+    read_timestamp,
+    same_broadcast_params,
+)
 from kickwatch.store.timeline import BROADCAST_TOLERANCE, Broadcast, synthetic_start_time
 
 _START, _END = EventType.STREAM_START, EventType.STREAM_END
@@ -82,13 +89,13 @@ class TimelineInDatabase:
         self.rows.flush()
         started = broadcast.started_at
         write = self._timestamp
-        params = [
+        params = same_broadcast_params(
             row.id,
             event_type.value,
             broadcast.livestream_id,
             write(started - BROADCAST_TOLERANCE) if started else None,
             write(started + BROADCAST_TOLERANCE) if started else None,
-        ]
+        )
         cursor = self.database.handle.execute_sql(self.sql.same_broadcast, params)
         for event_id, synthetic, livestream_id, started_at, event_at in cursor.fetchall():
             stored = Broadcast(livestream_id, read_timestamp(started_at))

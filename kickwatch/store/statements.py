@@ -127,12 +127,23 @@ def statements_for(dialect: str) -> Statements:
         insert += " RETURNING id"
     sets = ", ".join(f"{UPDATE_FIELDS[name].column_name} = {mark}" for name in UPDATE_COLUMNS)
     event_columns = ", ".join(f"e.{name}" for name in EVENT_COLUMNS)
-    same_broadcast = (
+    # One streamer's stored events of one type that may hold a broadcast (`Broadcast.same_as`),
+    # in the timeline's order (PostgreSQL would return rows as they lie): those with its
+    # livestream id, those without an id that started near it, and, for a broadcast without
+    # an id, any that started near it. Parameters: `same_broadcast_params`. Searches of
+    # idx_status_event_streamer_broadcast but for the last select, as for `candidates`.
+    one = (
         "SELECT id, synthetic, livestream_id, broadcast_started_at, event_timestamp"
         f" FROM status_event WHERE streamer_id = {mark} AND event_type = {mark}"
-        f" AND (livestream_id = {mark} OR broadcast_started_at BETWEEN {mark} AND {mark})"
-        # The timeline's order, on both engines (PostgreSQL would return rows as they lie).
-        " ORDER BY event_timestamp, id"
+    )
+    same_broadcast = (
+        f"SELECT * FROM ({one} AND livestream_id = {mark}"
+        f" UNION {one} AND livestream_id IS NULL AND broadcast_started_at BETWEEN {mark} AND {mark}"
+        f" UNION {one} AND CAST({mark} AS TEXT) IS NULL"
+        f" AND broadcast_started_at BETWEEN {mark} AND {mark})"
+        # Ordered outside the union: ordered inside, SQLite would read each select in the
+        # timeline's order (every event of the streamer) to merge them.
+        " AS found ORDER BY event_timestamp, id"
     )
     # The stored events that may name a broadcast the batch looks for, per streamer: those
     # with one of its livestream ids, those without an id whose start lies in a range, and
@@ -188,6 +199,15 @@ def statements_for(dialect: str) -> Statements:
         known_keys=f"SELECT kick_event_id FROM status_event WHERE kick_event_id {in_set}",
         candidates=candidates,
     )
+
+
+def same_broadcast_params(
+    streamer_id: int, event_type: str, livestream_id: str | None, low: Any, high: Any
+) -> list[Any]:
+    """The parameters of `Statements.same_broadcast`: the broadcast's livestream id and the
+    range its start may lie in (None, None when it has no start)."""
+    key = [streamer_id, event_type]
+    return [*key, livestream_id, *key, low, high, *key, livestream_id, low, high]
 
 
 # -- values -------------------------------------------------------------------------------

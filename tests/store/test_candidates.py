@@ -1,6 +1,7 @@
 """How a batch finds the stored events that may repeat a broadcast it records.
 
-`Known.load_candidates` reads, for every streamer of the batch, the events with one of the
+`Known.load_candidates` (and, for one streamer, the `same_broadcast` statement a batch falls back
+on) reads, for every streamer of the batch, the events with one of the
 livestream ids the batch looks for, the events without an id whose start lies near a start it
 looks for, and (only for a broadcast without an id) any event whose start lies near one. It must
 find exactly those, and, since a streamer's history only grows, finding them must not cost more
@@ -20,7 +21,7 @@ from kickwatch.domain.status import EventType
 from kickwatch.store import StatusChange
 from kickwatch.store.known import Known, Wanted
 from kickwatch.store.models import StatusEvent
-from kickwatch.store.statements import statements_for
+from kickwatch.store.statements import same_broadcast_params, statements_for
 from kickwatch.store.timeline import BROADCAST_TOLERANCE, Broadcast
 from tests.store.fixtures import Store
 from tests.store.test_batch_statements import add_streamers
@@ -109,6 +110,24 @@ def test_finding_the_stored_broadcasts_costs_the_same_on_a_long_history(
     assert costs["long"] <= costs["short"] * 1.5 + 10, costs
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_looking_up_one_streamers_broadcast_costs_the_same_on_a_long_history(
+    store: Store, instructions: list[int]
+) -> None:
+    short, long = add_streamers(store, 1), add_streamers(store, 1)
+    store.repository.apply_changes(broadcasts(store, short, 2, 1_000_000))
+    store.repository.apply_changes(broadcasts(store, long, 200, 1_000_000))
+    sql = statements_for("sqlite").same_broadcast
+    handle = store.database.handle
+    costs = {}
+    for name, (streamer,) in (("short", short), ("long", long)):
+        params = same_broadcast_params(streamer, "stream_start", "9000000", "2000", "2001")
+        instructions[0] = 0
+        assert handle.execute_sql(sql, params).fetchall() == []
+        costs[name] = instructions[0]
+    assert costs["long"] <= costs["short"] * 1.5 + 10, costs
+
+
 def test_the_stored_events_that_may_name_a_broadcast_are_found_and_no_others(
     store: Store,
 ) -> None:
@@ -157,6 +176,17 @@ def test_the_stored_events_that_may_name_a_broadcast_are_found_and_no_others(
     assert candidates(store, [streamer], both) == {
         streamer: {same_id, same_id_end, bare_near, other_id_near}
     }
+
+    # The statement a batch falls back on finds the starts among them.
+    def looked_up(livestream: str | None) -> set[int]:
+        write = statements_for(store.database.dialect)
+        low, high = at - BROADCAST_TOLERANCE, at + BROADCAST_TOLERANCE
+        params = same_broadcast_params(streamer, "stream_start", livestream, low, high)
+        rows = store.database.handle.execute_sql(write.same_broadcast, params).fetchall()
+        return {int(row[0]) for row in rows}
+
+    assert looked_up("111") == {same_id, bare_near}
+    assert looked_up(None) == {bare_near, other_id_near}
 
 
 def test_every_partition_has_the_index_of_stored_broadcasts(store: Store) -> None:
