@@ -11,7 +11,7 @@ instructions, through the progress handler) on a short and on a long history.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -71,61 +71,76 @@ def candidates(store: Store, ids: list[int], wanted: Wanted) -> dict[int, set[in
     return found
 
 
-@pytest.fixture
-def instructions(store: Store) -> Iterator[list[int]]:
-    """Calls of SQLite's progress handler (one per `STEP` instructions) on the store's
-    connection, from when the test clears it."""
-    assert store.database.dialect == "sqlite", "the progress handler is SQLite's"
-    calls = [0]
+class Instructions:
+    """Counts calls of SQLite's progress handler, one per `STEP` instructions."""
 
-    def tick() -> int:
-        calls[0] += 1
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def tick(self) -> int:
+        self.calls += 1
         return 0  # go on
 
+    def of(self, work: Callable[..., Any], *args: Any) -> tuple[Any, int]:
+        """What `work(*args)` returns, and the instructions SQLite ran for it (in `STEP`s)."""
+        self.calls = 0
+        return work(*args), self.calls
+
+
+@pytest.fixture
+def instructions(store: Store) -> Iterator[Instructions]:
+    """SQLite's instructions on the store's connection."""
+    assert store.database.dialect == "sqlite", "the progress handler is SQLite's"
+    counter = Instructions()
     connection: Any = store.database.handle.connection()
-    connection.set_progress_handler(tick, STEP)
-    yield calls
+    connection.set_progress_handler(counter.tick, STEP)
+    yield counter
     connection.set_progress_handler(None, STEP)
+
+
+def same_on_a_long_history(short: int, long: int) -> bool:
+    """Whether the work on the long history is that on the short one (reading a streamer's
+    every event took 25 times as much there)."""
+    return long <= short * 1.5 + 10
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_finding_the_stored_broadcasts_costs_the_same_on_a_long_history(
-    store: Store, instructions: list[int]
+    store: Store, instructions: Instructions
 ) -> None:
     short, long = add_streamers(store, 20), add_streamers(store, 20)
     store.repository.apply_changes(broadcasts(store, short, 2, 1_000_000))
     store.repository.apply_changes(broadcasts(store, long, 100, 1_000_000))
     assert store.repository.count_events() == 20 * 2 * 2 + 20 * 100 * 2
 
-    costs = {}
-    for name, ids in (("short", short), ("long", long)):
-        wanted = new_broadcasts(store, ids)
-        instructions[0] = 0
-        found = candidates(store, ids, wanted)
-        costs[name] = instructions[0]
+    # One search per livestream id: the same work for 4 or 200 events per streamer.
+    costs = []
+    for ids in (short, long):
+        found, cost = instructions.of(candidates, store, ids, new_broadcasts(store, ids))
         assert found == {streamer: set() for streamer in ids}  # new broadcasts: nothing stored
-
-    # One search per livestream id: the same work for 4 or 200 events per streamer (reading
-    # them all took 25 times as much on the long history).
-    assert costs["long"] <= costs["short"] * 1.5 + 10, costs
+        costs.append(cost)
+    assert same_on_a_long_history(*costs), costs
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_looking_up_one_streamers_broadcast_costs_the_same_on_a_long_history(
-    store: Store, instructions: list[int]
+    store: Store, instructions: Instructions
 ) -> None:
     short, long = add_streamers(store, 1), add_streamers(store, 1)
     store.repository.apply_changes(broadcasts(store, short, 2, 1_000_000))
     store.repository.apply_changes(broadcasts(store, long, 200, 1_000_000))
     sql = statements_for("sqlite").same_broadcast
-    handle = store.database.handle
-    costs = {}
-    for name, (streamer,) in (("short", short), ("long", long)):
+
+    def look_up(params: list[Any]) -> list[Any]:
+        return list(store.database.handle.execute_sql(sql, params).fetchall())
+
+    costs = []
+    for (streamer,) in (short, long):
         params = same_broadcast_params(streamer, "stream_start", "9000000", "2000", "2001")
-        instructions[0] = 0
-        assert handle.execute_sql(sql, params).fetchall() == []
-        costs[name] = instructions[0]
-    assert costs["long"] <= costs["short"] * 1.5 + 10, costs
+        rows, cost = instructions.of(look_up, params)
+        assert rows == []
+        costs.append(cost)
+    assert same_on_a_long_history(*costs), costs
 
 
 def test_the_stored_events_that_may_name_a_broadcast_are_found_and_no_others(
