@@ -21,7 +21,7 @@ from kickwatch.domain.status import EventType
 from kickwatch.store import StatusChange
 from kickwatch.store.known import Known, Wanted
 from kickwatch.store.models import StatusEvent
-from kickwatch.store.statements import same_broadcast_params, statements_for
+from kickwatch.store.statements import same_broadcast_params, statements_for, timestamp_writer
 from kickwatch.store.timeline import BROADCAST_TOLERANCE, Broadcast
 from tests.store.fixtures import Store
 from tests.store.test_batch_statements import add_streamers
@@ -98,6 +98,17 @@ def instructions(store: Store) -> Iterator[Instructions]:
     connection.set_progress_handler(None, STEP)
 
 
+def short_and_long(
+    store: Store, streamers: int, long_broadcasts: int
+) -> tuple[list[int], list[int]]:
+    """Two groups of `streamers` streamers: 2 broadcasts stored for each of the first (4
+    events), `long_broadcasts` for each of the second."""
+    short, long = add_streamers(store, streamers), add_streamers(store, streamers)
+    store.repository.apply_changes(broadcasts(store, short, 2, 1_000_000))
+    store.repository.apply_changes(broadcasts(store, long, long_broadcasts, 1_000_000))
+    return short, long
+
+
 def same_on_a_long_history(short: int, long: int) -> bool:
     """Whether the work on the long history is that on the short one (reading a streamer's
     every event took 25 times as much there)."""
@@ -108,9 +119,7 @@ def same_on_a_long_history(short: int, long: int) -> bool:
 def test_finding_the_stored_broadcasts_costs_the_same_on_a_long_history(
     store: Store, instructions: Instructions
 ) -> None:
-    short, long = add_streamers(store, 20), add_streamers(store, 20)
-    store.repository.apply_changes(broadcasts(store, short, 2, 1_000_000))
-    store.repository.apply_changes(broadcasts(store, long, 100, 1_000_000))
+    short, long = short_and_long(store, 20, 100)
     assert store.repository.count_events() == 20 * 2 * 2 + 20 * 100 * 2
 
     # One search per livestream id: the same work for 4 or 200 events per streamer.
@@ -126,9 +135,7 @@ def test_finding_the_stored_broadcasts_costs_the_same_on_a_long_history(
 def test_looking_up_one_streamers_broadcast_costs_the_same_on_a_long_history(
     store: Store, instructions: Instructions
 ) -> None:
-    short, long = add_streamers(store, 1), add_streamers(store, 1)
-    store.repository.apply_changes(broadcasts(store, short, 2, 1_000_000))
-    store.repository.apply_changes(broadcasts(store, long, 200, 1_000_000))
+    short, long = short_and_long(store, 1, 200)
     sql = statements_for("sqlite").same_broadcast
 
     def look_up(params: list[Any]) -> list[Any]:
@@ -194,11 +201,12 @@ def test_the_stored_events_that_may_name_a_broadcast_are_found_and_no_others(
 
     # The statement a batch falls back on finds the starts among them.
     def looked_up(livestream: str | None) -> set[int]:
-        write = statements_for(store.database.dialect)
-        low, high = at - BROADCAST_TOLERANCE, at + BROADCAST_TOLERANCE
+        dialect = store.database.dialect
+        write = timestamp_writer(dialect)  # the range as the batch writes it
+        low, high = write(at - BROADCAST_TOLERANCE), write(at + BROADCAST_TOLERANCE)
         params = same_broadcast_params(streamer, "stream_start", livestream, low, high)
-        rows = store.database.handle.execute_sql(write.same_broadcast, params).fetchall()
-        return {int(row[0]) for row in rows}
+        sql = statements_for(dialect).same_broadcast
+        return {int(row[0]) for row in store.database.handle.execute_sql(sql, params).fetchall()}
 
     assert looked_up("111") == {same_id, bare_near}
     assert looked_up(None) == {bare_near, other_id_near}
