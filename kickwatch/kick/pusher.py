@@ -9,8 +9,10 @@ shared by the connections of a `PusherPool`: after a break, one attempt probes t
 the others wait, and all go at once when it succeeds. Subscriptions (and unsubscriptions) go out
 in one transport write per change (`subscriptions`).
 
-Frames are parsed by the pure `protocol` module as they are read, each delivered to `on_event` at
-once; channel events other than the stream changes are skipped before their `data` is decoded.
+The socket is a `MessageSocket`, which hands each message to the session as it is read (inside
+the transport's `data_received`, with no queue and no `recv()`): frames are parsed by the pure
+`protocol` module there, each channel event delivered to `on_event` at once; channel events other
+than the stream changes are skipped before their `data` is decoded.
 Malformed frames (not UTF-8, not JSON, nested too deeply, larger than `protocol.MAX_FRAME_BYTES`)
 are counted, logged and skipped, and the connection stays up. Text frames are received as bytes,
 so invalid UTF-8 is the parser's to reject rather than a reason for the WebSocket library to
@@ -25,14 +27,17 @@ import contextlib
 import logging
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.connection import broadcast
 from websockets.exceptions import ConnectionClosed
 
 from kickwatch.domain.clock import Clock, SystemClock
 from kickwatch.domain.events import StreamEvent
 from kickwatch.kick import protocol
 from kickwatch.kick.keepalive import KeepAlive
+from kickwatch.kick.message_socket import MessageSocket
 from kickwatch.kick.outcome import Outcome, closed_while_reading, failed_attempt, too_big
 from kickwatch.kick.protocol import CloseAction
 from kickwatch.kick.pusher_options import SOCKET_MAX_BYTES, PusherOptions
@@ -234,8 +239,9 @@ class PusherConnection:
                 ping_interval=None,  # Pusher's own pings keep the socket alive
                 max_size=options.max_size,
                 compression=None,
+                create_connection=MessageSocket,
             ) as ws:
-                return await self._session(ws)
+                return await self._session(cast(MessageSocket, ws))
         except Exception as exc:  # a bug must not end monitoring for good: log it, reconnect
             outcome = failed_attempt(exc)
             if outcome is None:
@@ -245,11 +251,13 @@ class PusherConnection:
         finally:
             self._subscriptions.clear()
 
-    async def _session(self, ws: ClientConnection) -> Outcome:
+    async def _session(self, ws: MessageSocket) -> Outcome:
         """Read frames until the socket ends; returns why it ended."""
         options = self._options
+        loop = asyncio.get_running_loop()
         established_at: float | None = None
         syncer: asyncio.Task[None] | None = None
+        ended: asyncio.Future[Outcome] = loop.create_future()  # a Pusher error ends it
 
         def outcome(
             code: int | None,
@@ -264,67 +272,79 @@ class PusherConnection:
             )
             return Outcome(code, reason, established_at is not None, healthy, action)
 
-        recv, parse, watched = ws.recv, protocol.parse_frame, protocol.announces_stream_change
-        loop_time = asyncio.get_running_loop().time
+        parse, watched = protocol.parse_frame, protocol.announces_stream_change
+        loop_time = loop.time
         keepalive: KeepAlive | None = None
+        closed: asyncio.Task[None] | None = None
         try:
             # One deadline for the whole session, which only the keep-alive moves: no timer
             # per frame. asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a
             # cancellation that races with the result, and stop() would then wait forever.
             async with asyncio.timeout(None) as deadline:
-                keepalive = KeepAlive(
+                alive = keepalive = KeepAlive(
                     ws,
                     deadline,
                     open_timeout=options.open_timeout,
                     pong_timeout=options.pong_timeout,
                 )
-                try:
-                    while True:
-                        try:
-                            message = await recv(decode=False)
-                        except ConnectionClosed as exc:
-                            code, reason = closed_while_reading(exc, options.max_size)
-                            if too_big(exc):
-                                log.warning("%s: %s; reconnecting", self.name, reason)
-                            return outcome(code, reason, worked=too_big(exc))
-                        keepalive.heard_at = loop_time()  # keepalive.heard(), inlined
-                        try:
-                            frame = parse(message, watched=watched)
-                        except protocol.MalformedFrame as exc:
-                            self._count_malformed(str(exc))
-                            continue
-                        except Exception:  # parse_frame raises only MalformedFrame
-                            log.exception("%s: the parser failed on a frame", self.name)
-                            self._count_malformed("the parser failed on it")
-                            continue
-                        if isinstance(frame, protocol.ChannelEvent):
-                            self._deliver(frame)
-                        elif frame is protocol.UNWATCHED or isinstance(frame, protocol.Pong):
-                            pass
-                        elif isinstance(frame, protocol.SubscriptionSucceeded):
-                            self._subscriptions.confirm(frame.channel)
-                        elif isinstance(frame, protocol.ConnectionEstablished):
-                            if established_at is None:
-                                established_at = self._clock.monotonic()
-                                self.sessions += 1
-                                self._gate.reached(self)
-                                self._changed.set()
-                                syncer = asyncio.get_running_loop().create_task(
-                                    self._sync(ws), name=f"{self.name}:subscribe"
-                                )
-                            keepalive.set_established(
-                                min(
-                                    frame.activity_timeout or options.default_activity_timeout,
-                                    options.max_activity_timeout,
-                                )
+
+                def on_message(message: bytes) -> None:
+                    # Called by the socket as each message is read: it must not raise.
+                    nonlocal established_at, syncer
+                    if ended.done():
+                        return
+                    alive.heard_at = loop_time()  # alive.heard(), inlined
+                    try:
+                        frame = parse(message, watched=watched)
+                    except protocol.MalformedFrame as exc:
+                        self._count_malformed(str(exc))
+                        return
+                    except Exception:  # parse_frame raises only MalformedFrame
+                        log.exception("%s: the parser failed on a frame", self.name)
+                        self._count_malformed("the parser failed on it")
+                        return
+                    if isinstance(frame, protocol.ChannelEvent):
+                        self._deliver(frame)
+                    elif frame is protocol.UNWATCHED or isinstance(frame, protocol.Pong):
+                        pass
+                    elif isinstance(frame, protocol.SubscriptionSucceeded):
+                        self._subscriptions.confirm(frame.channel)
+                    elif isinstance(frame, protocol.ConnectionEstablished):
+                        if established_at is None:
+                            established_at = self._clock.monotonic()
+                            self.sessions += 1
+                            self._gate.reached(self)
+                            self._changed.set()
+                            syncer = loop.create_task(self._sync(ws), name=f"{self.name}:subscribe")
+                        alive.set_established(
+                            min(
+                                frame.activity_timeout or options.default_activity_timeout,
+                                options.max_activity_timeout,
                             )
-                        elif isinstance(frame, protocol.Ping):
-                            await ws.send(protocol.encode_pong())
-                        elif isinstance(frame, protocol.PusherError):
-                            code = frame.code
-                            if code is not None and 4000 <= code <= 4299:
-                                return outcome(code, protocol.error_reason(code, frame.message))
+                        )
+                    elif isinstance(frame, protocol.Ping):
+                        broadcast([ws], protocol.encode_pong())  # written at once, never waits
+                    elif isinstance(frame, protocol.PusherError):
+                        code = frame.code
+                        if code is not None and 4000 <= code <= 4299:
+                            ended.set_result(
+                                outcome(code, protocol.error_reason(code, frame.message))
+                            )
+                        else:
                             log.info("%s: Pusher error %s: %s", self.name, code, frame.message)
+
+                try:
+                    closed = loop.create_task(ws.wait_closed(), name=f"{self.name}:closed")
+                    ws.listen(on_message)
+                    waits: set[asyncio.Future[Any]] = {ended, closed}
+                    await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+                    if ended.done():
+                        return ended.result()
+                    exc = ws.close_exc
+                    code, reason = closed_while_reading(exc, options.max_size)
+                    if too_big(exc):
+                        log.warning("%s: %s; reconnecting", self.name, reason)
+                    return outcome(code, reason, worked=too_big(exc))
                 finally:
                     keepalive.cancel()
         except TimeoutError:
@@ -334,6 +354,9 @@ class PusherConnection:
                 return outcome(None, reason)
             return outcome(None, reason, CloseAction.RECONNECT_NOW)
         finally:
+            ws.listen(_ignore)
+            if closed is not None:
+                closed.cancel()
             if syncer is not None:
                 syncer.cancel()
                 with contextlib.suppress(asyncio.CancelledError, ConnectionClosed):
@@ -423,3 +446,7 @@ class PusherConnection:
             self._on_state(state, detail)
         except Exception:
             log.exception("%s: on_state failed", self.name)
+
+
+def _ignore(_message: bytes) -> None:
+    """What a socket's messages go to once its session has ended."""
