@@ -186,49 +186,43 @@ async def test_frames_from_the_network_arrive_whole_however_the_writes_are_cut()
         assert messages == MESSAGES
 
 
-async def test_a_masked_frame_from_the_server_fails_the_connection() -> None:
+async def refused(sent: bytes, max_size: int = 1 << 20) -> tuple[list[bytes], int | None]:
+    """The messages handed over before the client failed the connection over `sent`, and the
+    close code it sent."""
     server = RawServer()
-    async with socket_to(server) as (socket, messages):
+    async with socket_to(server, max_size=max_size) as (socket, messages):
         socket.listen(messages.append)
-        server.write(frame(SHORT) + frame(SHORT, mask=b"\x01\x02\x03\x04") + frame(SHORT))
+        server.write(sent)
         await asyncio.wait_for(socket.wait_closed(), 5)
-        assert messages == [SHORT]
-        assert socket.close_exc.sent is not None
-        assert socket.close_exc.sent.code == CloseCode.PROTOCOL_ERROR
+        closing = socket.close_exc.sent
+        return messages, None if closing is None else closing.code
+
+
+async def test_a_masked_frame_from_the_server_fails_the_connection() -> None:
+    masked = frame(SHORT, mask=b"\x01\x02\x03\x04")
+    assert await refused(frame(SHORT) + masked + frame(SHORT)) == (
+        [SHORT],
+        CloseCode.PROTOCOL_ERROR,
+    )
 
 
 async def test_a_frame_over_max_size_closes_the_connection_by_its_header_alone() -> None:
-    server = RawServer()
-    async with socket_to(server, max_size=1000) as (socket, messages):
-        socket.listen(messages.append)
-        # Only the head of a 10 MB frame is sent: it is refused before its payload arrives.
-        server.write(frame(SHORT) + struct.pack("!BBQ", 0x81, 127, 10_000_000) + b"x" * 100)
-        await asyncio.wait_for(socket.wait_closed(), 5)
-        assert messages == [SHORT]
-        assert socket.close_exc.sent is not None
-        assert socket.close_exc.sent.code == CloseCode.MESSAGE_TOO_BIG
+    # Only the head of a 10 MB frame is sent: it is refused before its payload arrives.
+    head = struct.pack("!BBQ", 0x81, 127, 10_000_000)
+    assert await refused(frame(SHORT) + head + b"x" * 100, max_size=1000) == (
+        [SHORT],
+        CloseCode.MESSAGE_TOO_BIG,
+    )
 
 
 async def test_a_short_frame_over_max_size_is_refused_too() -> None:
-    server = RawServer()
-    async with socket_to(server, max_size=10) as (socket, messages):
-        socket.listen(messages.append)
-        server.write(frame(b"0123456789") + frame(b"0123456789!"))
-        await asyncio.wait_for(socket.wait_closed(), 5)
-        assert messages == [b"0123456789"]
-        assert socket.close_exc.sent is not None
-        assert socket.close_exc.sent.code == CloseCode.MESSAGE_TOO_BIG
+    sent = frame(b"0123456789") + frame(b"0123456789!")
+    assert await refused(sent, max_size=10) == ([b"0123456789"], CloseCode.MESSAGE_TOO_BIG)
 
 
 async def test_a_text_frame_inside_a_fragmented_message_fails_the_connection() -> None:
-    server = RawServer()
-    async with socket_to(server) as (socket, messages):
-        socket.listen(messages.append)
-        server.write(frame(b"ab", fin=False) + frame(SHORT))
-        await asyncio.wait_for(socket.wait_closed(), 5)
-        assert messages == []
-        assert socket.close_exc.sent is not None
-        assert socket.close_exc.sent.code == CloseCode.PROTOCOL_ERROR
+    sent = frame(b"ab", fin=False) + frame(SHORT)
+    assert await refused(sent) == ([], CloseCode.PROTOCOL_ERROR)
 
 
 async def test_a_close_frame_ends_the_connection_with_its_code_after_the_messages_before_it() -> (
