@@ -7,14 +7,20 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import itertools
 import struct
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import cast
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from websockets.asyncio.client import connect
-from websockets.frames import CloseCode
+from websockets.client import ClientProtocol
+from websockets.frames import CloseCode, Frame, Opcode
+from websockets.protocol import State
+from websockets.uri import parse_uri
 
 from kickwatch.kick.message_socket import MessageSocket
 from tests.fakekick.waiting import wait_for
@@ -112,7 +118,7 @@ def client_closed(sent: bytes) -> bool:
 
 @asynccontextmanager
 async def socket_to(
-    server: RawServer, max_size: int = 1 << 20
+    server: RawServer, max_size: int | None = 1 << 20
 ) -> AsyncIterator[tuple[MessageSocket, list[bytes]]]:
     await server.start()
     try:
@@ -143,11 +149,13 @@ STREAM = b"".join(
         frame(b"ef", CONT),
         frame(LONG),
         frame(b"", TEXT),
+        *(frame(b"e" * size) for size in (125, 126, 256, 65_535)),  # the lengths' edges
         frame(b"unsolicited", PONG),
         frame(MEDIUM),
     ]
 )
-MESSAGES = [SHORT, MEDIUM, b"\x00\x01binary", b"abcdef", LONG, b"", MEDIUM]
+EDGES = [b"e" * size for size in (125, 126, 256, 65_535)]
+MESSAGES = [SHORT, MEDIUM, b"\x00\x01binary", b"abcdef", LONG, b"", *EDGES, MEDIUM]
 
 
 @pytest.mark.parametrize("piece", [1, 2, 3, 5, 126, 300, 4096, len(STREAM)])
@@ -240,3 +248,78 @@ async def test_a_close_frame_ends_the_connection_with_its_code_after_the_message
         assert socket.close_exc.rcvd is not None
         assert socket.close_exc.rcvd.code == 4200
         assert socket.close_exc.rcvd.reason == "restarting"
+
+
+# -- the same messages as websockets' own reader, for any frames cut anywhere -----------------
+
+_CONTROL = st.tuples(st.sampled_from([PING, PONG]), st.binary(max_size=125))
+
+
+@st.composite
+def _stream(draw: st.DrawFn) -> tuple[bytes, list[bytes]]:
+    """Server frames as bytes: whole and fragmented messages, text and binary, with control
+    frames between them and between the fragments; and the messages they carry."""
+    frames: list[bytes] = []
+    messages: list[bytes] = []
+    for _ in range(draw(st.integers(1, 8))):
+        if draw(st.booleans()):
+            kind, payload = draw(_CONTROL)
+            frames.append(frame(payload, kind))
+        # Mostly short and 16-bit lengths; now and then the edges and a 64-bit one.
+        if draw(st.integers(0, 3)) == 0:
+            size = draw(st.sampled_from([0, 1, 125, 126, 256, 1_000, 65_535, 65_536]))
+            payload = b"y" * size
+        else:
+            payload = draw(st.binary(max_size=400))
+        opcode = draw(st.sampled_from([TEXT, BINARY]))
+        parts = draw(st.integers(1, 3))
+        if parts == 1 or len(payload) < parts:
+            frames.append(frame(payload, opcode))
+        else:
+            step = len(payload) // parts
+            pieces = [payload[i * step : (i + 1) * step] for i in range(parts - 1)]
+            pieces.append(payload[(parts - 1) * step :])
+            for index, piece in enumerate(pieces):
+                last = index == parts - 1
+                frames.append(frame(piece, opcode if index == 0 else CONT, fin=last))
+                if not last and draw(st.booleans()):
+                    kind, extra = draw(_CONTROL)
+                    frames.append(frame(extra, kind))
+        messages.append(payload)
+    return b"".join(frames), messages
+
+
+def _websockets_reads(stream: bytes) -> list[bytes]:
+    """The messages `websockets`' own protocol reads from `stream` (the reference)."""
+    reader = ClientProtocol(parse_uri("ws://127.0.0.1/"), state=State.OPEN, max_size=None)
+    reader.receive_data(stream)
+    messages: list[bytes] = []
+    parts: list[bytes] = []
+    for event in reader.events_received():
+        assert isinstance(event, Frame)
+        if event.opcode in (Opcode.TEXT, Opcode.BINARY, Opcode.CONT):
+            parts.append(bytes(event.data))
+            if event.fin:
+                messages.append(b"".join(parts))
+                parts = []
+    return messages
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(stream=_stream(), cuts=st.lists(st.integers(0, 200_000), max_size=12))
+def test_any_frames_cut_anywhere_arrive_as_websockets_reads_them(
+    stream: tuple[bytes, list[bytes]], cuts: list[int]
+) -> None:
+    data, expected = stream
+    assert _websockets_reads(data) == expected
+    points = sorted({0, len(data), *(cut % (len(data) + 1) for cut in cuts)})
+
+    async def read() -> list[bytes]:
+        server = RawServer()
+        async with socket_to(server, max_size=None) as (socket, messages):
+            socket.listen(messages.append)
+            for start, stop in itertools.pairwise(points):
+                socket.data_received(data[start:stop])
+            return messages
+
+    assert asyncio.run(read()) == expected
