@@ -133,17 +133,14 @@ class MessageSocket(ClientConnection):
                     self._give_up(data[pos:])  # the protocol refuses it by its head
                     return
                 break
-            stop = frame_end
-            start = pos + (2 if second < 126 else 4 if second == 126 else 10)
-            if data[pos] == _TEXT_WHOLE and second < 128 and unfragmented and stop - start <= limit:
-                deliver(data[start:stop])
-            else:  # the protocol's: control frames, fragments, anything against the rules
-                super().data_received(data[pos:stop])
-                if self.protocol.state is not State.OPEN:
-                    self._give_up(data[stop:])
-                    return
-                unfragmented = self._fragments is None
-            pos = stop
+            # The protocol's: control frames, fragments, 64-bit lengths, anything against the
+            # rules. It hands the data frames to `process_event`, in turn with the others.
+            super().data_received(data[pos:frame_end])
+            if self.protocol.state is not State.OPEN:
+                self._give_up(data[frame_end:])
+                return
+            unfragmented = self._fragments is None
+            pos = frame_end
         if pos < end:
             self._pending += data[pos:]
             frame_end = self._frame_end(data, pos) if end - pos >= 2 else None
