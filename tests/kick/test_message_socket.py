@@ -166,7 +166,7 @@ async def test_messages_cut_anywhere_arrive_whole_and_in_order(piece: int) -> No
         for start in range(0, len(STREAM), piece):  # as the transport would hand them over
             socket.data_received(STREAM[start : start + piece])
         assert messages == MESSAGES
-        await wait_for(lambda: bytes(server.received).startswith(frame(b"", PONG)[:1]))
+        await wait_for(lambda: len(server.received) >= 2)  # the answer to the ping
         # The protocol answered the ping (a masked pong carrying its payload).
         head = server.received[:2]
         assert head[0] == 0x80 | PONG and head[1] == 0x80 | len(b"ping!")
