@@ -77,6 +77,9 @@ class Batch(TimelineInDatabase):
         self.result = result
         self._timestamp = memoized(timestamp_writer(database.dialect))
         self._now_text = self._timestamp(self.now)
+        # The stored form of `synthetic`: SQLite's driver binds a bool only after looking for
+        # an adapter (and raising and clearing an AttributeError), an int at once.
+        self._flag = (0, 1) if database.dialect == "sqlite" else (False, True)
         self.rows = EventRows(database.handle, self.sql)
         self.known = Known(database, self.sql)
         # Lock the streamers this batch changes before deduplicating against their history, in
@@ -329,7 +332,7 @@ class Batch(TimelineInDatabase):
                 data_text,
                 livestream_id,
                 started_text,
-                synthetic,
+                self._flag[synthetic],
             ),
             stored,
         )

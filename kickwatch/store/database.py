@@ -579,6 +579,8 @@ def apply_migrations(db: Database) -> int:
                 if db.dialect == "postgresql":
                     statement = statement.replace("%", "%%")  # psycopg's placeholder escape
                 handle.execute_sql(statement)
+            if migration.then is not None:
+                migration.then(handle, db.dialect)
             handle.execute_sql(
                 "INSERT INTO schema_version (version, description) VALUES (%s, %s)"
                 if db.dialect == "postgresql"

@@ -11,6 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import peewee
+
+from kickwatch.store.check_lists import spell_out_check_lists
 from kickwatch.store.event_notify import notify_events
 from kickwatch.store.lease_models import lease_tables
 from kickwatch.store.partitions import partition_status_event
@@ -180,11 +183,13 @@ def _initial(dialect: str) -> list[str]:
 
 @dataclass(frozen=True, slots=True)
 class Migration:
-    """One ordered step of the schema; `statements(dialect)` gives its SQL."""
+    """One ordered step of the schema; `statements(dialect)` gives its SQL, and `then`, when
+    set, does what needs the database's current state (in the same transaction, after them)."""
 
     version: int
     description: str
     statements: Callable[[str], list[str]]
+    then: Callable[[peewee.Database, str], object] | None = None
 
 
 def _quarantine(dialect: str) -> list[str]:
@@ -390,6 +395,12 @@ def _broadcast_index(_dialect: str) -> list[str]:
     ]
 
 
+def _spell_out_check_lists(handle: peewee.Database, dialect: str) -> object:
+    """SQLite builds a table of a CHECK's list of values for every row it checks: the lists
+    become comparisons (`check_lists`). PostgreSQL is left as it is."""
+    return spell_out_check_lists(handle) if dialect == "sqlite" else None
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema of the data model", _initial),
     Migration(2, "quarantine for changes that can never be written", _quarantine),
@@ -414,6 +425,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         10,
         "status_event indexed by streamer, livestream id and broadcast start",
         _broadcast_index,
+    ),
+    Migration(
+        11,
+        "CHECK lists of values spelled out as comparisons on SQLite",
+        lambda _dialect: [],
+        then=_spell_out_check_lists,
     ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
