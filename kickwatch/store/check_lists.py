@@ -21,8 +21,9 @@ import peewee
 
 log = logging.getLogger(__name__)
 
-# `column IN ('a', 'b', 'c', ...)`: three or more quoted values, none holding a quote.
-_LIST = re.compile(r"\b(\w+) IN \(('[^']*'(?:, '[^']*'){2,})\)")
+# `column IN ('a', 'b', 'c', ...)`: three or more quoted values, none holding a quote (`NOT IN`
+# is left alone).
+_LIST = re.compile(r"\b(?!NOT\b)(\w+) IN \(('[^']*'(?:, '[^']*'){2,})\)")
 _VALUE = re.compile(r"'[^']*'")
 
 

@@ -40,6 +40,18 @@ def test_a_list_of_three_or_more_values_becomes_one_comparison_each() -> None:
     assert spelled_out(spelled_out(sql)) == spelled_out(sql)
 
 
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "CHECK (status NOT IN ('a', 'b', 'c'))",
+        "CHECK (status IN ('it''s', 'b', 'c'))",
+        "CHECK (status IN (SELECT name FROM t))",
+    ],
+)
+def test_other_lists_are_left_as_they_are(sql: str) -> None:
+    assert spelled_out(sql) == sql
+
+
 @pytest.mark.parametrize("value", [None, "", "online", "offline", "unknown", "Online", "gone", 1])
 def test_the_spelled_out_rule_is_the_list_rule_for_any_value(value: object) -> None:
     connection = sqlite3.connect(":memory:")
