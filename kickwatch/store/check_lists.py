@@ -49,7 +49,8 @@ def spell_out_check_lists(handle: peewee.Database) -> list[str]:
     rows = handle.execute_sql(
         "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND sql IS NOT NULL"
     ).fetchall()
-    changed = [(name, spelled_out(sql)) for name, sql in rows if spelled_out(sql) != sql]
+    rewritten = ((name, sql, spelled_out(sql)) for name, sql in rows)
+    changed = [(name, new) for name, old, new in rewritten if new != old]
     if not changed:
         return []
     try:
