@@ -8,6 +8,7 @@ a definition that would not parse, is left as it was.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 from datetime import UTC, datetime
@@ -54,12 +55,12 @@ def test_other_lists_are_left_as_they_are(sql: str) -> None:
 
 @pytest.mark.parametrize("value", [None, "", "online", "offline", "unknown", "Online", "gone", 1])
 def test_the_spelled_out_rule_is_the_list_rule_for_any_value(value: object) -> None:
-    connection = sqlite3.connect(":memory:")
     listed = f"SELECT {STATUS_LIST} FROM (SELECT ? AS status)"
     compared = f"SELECT {spelled_out(STATUS_LIST)} FROM (SELECT ? AS status)"
     assert compared != listed
-    (by_list,) = connection.execute(listed, (value,)).fetchone()
-    (by_comparison,) = connection.execute(compared, (value,)).fetchone()
+    with contextlib.closing(sqlite3.connect(":memory:")) as connection:
+        (by_list,) = connection.execute(listed, (value,)).fetchone()
+        (by_comparison,) = connection.execute(compared, (value,)).fetchone()
     assert by_comparison == by_list  # None (passes a CHECK) for NULL, 0 or 1 otherwise
 
 
