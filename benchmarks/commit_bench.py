@@ -129,7 +129,9 @@ def sync_measures(new_url: Callable[[], str], repeats: int, quick: bool) -> list
     return out
 
 
-def history_measures(new_url: Callable[[], str], depths: list[int], repeats: int) -> list[Measure]:
+def history_measures(
+    engine: str, new_url: Callable[[], str], depths: list[int], repeats: int
+) -> list[Measure]:
     """One change per streamer, 1,000 streamers, on a longer and longer history: the batch
     must not read every stored event of its streamers."""
     out: list[Measure] = []
@@ -139,7 +141,7 @@ def history_measures(new_url: Callable[[], str], depths: list[int], repeats: int
             Measure(
                 "history",
                 f"1,000 changes (one per streamer) in one transaction, {depth:,} events"
-                " per streamer stored, SQLite",
+                f" per streamer stored, {engine}",
                 "kickwatch",
                 tuple(value * 1000 for value in seconds),
                 "ms",
@@ -235,12 +237,13 @@ def batch_size_measures(sizes: list[int], burst: int, repeats: int) -> list[Meas
 def measure(repeats: int, quick: bool) -> list[Measure]:
     """Every measure of this benchmark, `repeats` runs each."""
     sizes = [10_000] if quick else [10_000, 100_000]
+    depths = [0, 100] if quick else [0, 100, 1_000]
     golives = 100 if quick else 500
     out: list[Measure] = []
     with commit_store.sqlite_urls() as new_sqlite:
         out += store_measures("SQLite", new_sqlite, sizes, repeats)
         out += sync_measures(new_sqlite, repeats, quick)
-        out += history_measures(new_sqlite, [0, 100] if quick else [0, 100, 1_000], repeats)
+        out += history_measures("SQLite", new_sqlite, depths, repeats)
     out += monitor_measures("SQLite", None, sizes, golives, repeats)
     if not quick:
         out += batch_size_measures([500, 2_000, writer.BATCH_SIZE, 50_000], 100_000, repeats)
@@ -252,6 +255,7 @@ def measure(repeats: int, quick: bool) -> list[Measure]:
         else:
             out += store_measures("PostgreSQL", new_pg, sizes, repeats)
             out += monitor_measures("PostgreSQL", new_pg, sizes, golives, repeats)
+            out += history_measures("PostgreSQL", new_pg, depths, repeats)
     return out
 
 
