@@ -44,6 +44,7 @@ from benchmarks.kick_process import RemoteKick, frame  # noqa: E402
 from benchmarks.machine import describe  # noqa: E402
 from kickwatch.collector import tune_collector  # noqa: E402
 from kickwatch.monitor import events as ev  # noqa: E402
+from kickwatch.switching import tune_switch_interval  # noqa: E402
 from tests.fakekick import FakeKick  # noqa: E402
 from tests.monitor.helpers import make_harness, monitor_options, pusher_options  # noqa: E402
 
@@ -108,6 +109,7 @@ async def in_process(
     if golives > streamers:
         raise ValueError("at most one go-live per streamer")
     tune_collector()  # as the `kickwatch` command does before anything else
+    tune_switch_interval()
     kick = RemoteKick(streamers)
     home = Path(tempfile.mkdtemp(prefix="kickwatch-bench-"))
     figures = Figures()

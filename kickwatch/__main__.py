@@ -3,7 +3,8 @@
 The process's umask is made private (0o077) before anything else runs, so every file and folder
 kickwatch or a library it uses creates (database, -wal and -shm, key file, logs, exports, the
 single-instance socket) is readable by the user alone. The cycle collector is set for bursts of
-changes (`kickwatch.collector`) before anything else runs either.
+changes (`kickwatch.collector`), and the interpreter's switch interval for the threads that share
+a burst (`kickwatch.switching`), before anything else runs either.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ def main(argv: list[str] | None = None) -> int:
     from kickwatch.collector import tune_collector
 
     tune_collector()
+    from kickwatch.switching import tune_switch_interval
+
+    tune_switch_interval()
     from kickwatch.cli import main as cli_main
 
     return cli_main(sys.argv[1:] if argv is None else argv)

@@ -311,12 +311,16 @@ class Repository:
         self.database.check_file()
         with self.database.handle.atomic():
             batch = Batch(self.database, self.clock, items, result)
-            for item in items:
-                if isinstance(item, StatusObservation):
-                    batch.observe(item)
-                else:
-                    batch.apply(item)
-            batch.finish()
+            try:
+                for item in items:
+                    if isinstance(item, StatusObservation):
+                        batch.observe(item)
+                    else:
+                        batch.apply(item)
+                batch.finish()
+            finally:
+                # No INSERT of the batch's may still run when its transaction ends.
+                batch.rows.close()
             # Commit only into the file every later process opens.
             self.database.check_file()
         self.database.check_file()

@@ -5,9 +5,9 @@ costs more than the database itself for a single-row statement. A batch reads wh
 a few set-wise queries when it begins (`kickwatch.store.known`), buffers its inserts
 (`EventRows`) and writes them together, and saves the streamers it changed together too: on
 SQLite by statements of up to `SQLITE_INSERT_ROWS` rows each (one step, and one release of the
-interpreter lock, per statement rather than per row), on PostgreSQL by one pipelined
-`executemany` each. Values are converted as the models' own fields convert them, so the stored
-text is the same either way.
+interpreter lock, per statement rather than per row; a large batch's inserts by a thread of its
+own, `EventRows`), on PostgreSQL by one pipelined `executemany` each. Values are converted as
+the models' own fields convert them, so the stored text is the same either way.
 """
 
 from __future__ import annotations
@@ -16,8 +16,10 @@ import functools
 import itertools
 import json
 import json.encoder as json_encoder
+import queue
 import re
 import sqlite3
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -366,6 +368,10 @@ class Inserted:
 # release of the interpreter lock, not one per row); 500 rows of 12 values stay far below
 # SQLite's limit of 32,766 parameters.
 SQLITE_INSERT_ROWS = 500
+# Rows per INSERT that a batch hands to its `_ChunkWriter`: as many as stay below SQLite's
+# default limit of 32,766 parameters, since each hand-over costs both threads a wait for the
+# interpreter lock.
+SQLITE_HANDED_ROWS = 2_500
 
 
 @functools.lru_cache(maxsize=8)
@@ -379,34 +385,51 @@ class EventRows:
     """Inserts of one batch, buffered and written together: on SQLite by INSERTs of up to
     `SQLITE_INSERT_ROWS` rows each, on PostgreSQL by one pipelined `executemany`.
 
+    On SQLite, every `SQLITE_HANDED_ROWS` rows are handed as one INSERT to a thread of the
+    batch's own (`_ChunkWriter`), on the batch's connection and in its transaction, as soon as
+    they are buffered: SQLite steps it without the interpreter lock while the batch works out
+    the next rows, so a large batch keeps two cores busy. A batch of fewer rows (every change
+    that finds the writer idle) never starts the thread.
+
     Ids are handed out in the order the rows were added, as one insert after the other would:
-    the timeline breaks ties by id. Anything that reads `status_event` must `flush` first.
+    the timeline breaks ties by id. Anything that reads `status_event` must `flush` first; the
+    batch runs no statement of its own while the thread may be running one. Whoever made the
+    buffer `close`s it when the transaction ends, written or not.
     """
 
     def __init__(self, handle: peewee.Database, sql: Statements) -> None:
         self._handle = handle
         self._sql = sql
+        self._sqlite = sql.dialect == "sqlite"
         self._params: list[tuple[Any, ...]] = []
         self._rows: list[StoredEvent] = []
-
-    def __len__(self) -> int:
-        return len(self._rows)
+        self._handed: _ChunkWriter | None = None
 
     def add(self, params: tuple[Any, ...], stored: StoredEvent) -> None:
         """Queue one insert; `stored.id` is set when it is written."""
         self._params.append(params)
         self._rows.append(stored)
+        if self._sqlite and len(self._rows) >= SQLITE_HANDED_ROWS:
+            if self._handed is None:
+                self._handed = _ChunkWriter(self._handle.connection(), self._sql.insert_event)
+            self._handed.put(self._params, self._rows)
+            self._params, self._rows = [], []
 
     def flush(self) -> None:
-        """Write every queued row."""
-        if not self._rows:
-            return
+        """Write every queued row: when it returns, every row added has its id."""
         params, rows = self._params, self._rows
         self._params, self._rows = [], []
         with DRIVER_ERRORS:
+            if self._handed is not None:
+                handed, self._handed = self._handed, None
+                error = handed.finish()
+                if error is not None:
+                    raise error
+            if not rows:
+                return
             cursor = self._handle.cursor()
-            if self._sql.dialect == "sqlite":
-                self._insert_sqlite(cursor, params, rows)
+            if self._sqlite:
+                _insert_sqlite(cursor, self._sql.insert_event, params, rows, SQLITE_INSERT_ROWS)
             else:
                 cursor.executemany(self._sql.insert_event, params, returning=True)
                 returned = [int(cursor.fetchone()[0])]
@@ -415,20 +438,74 @@ class EventRows:
                 for stored, new_id in zip(rows, returned, strict=True):
                     stored.id = new_id
 
-    def _insert_sqlite(
-        self, cursor: Any, params: list[tuple[Any, ...]], rows: list[StoredEvent]
-    ) -> None:
-        size = SQLITE_INSERT_ROWS
-        for start in range(0, len(params), size):
-            chunk = params[start : start + size]
-            statement = _insert_rows(self._sql.insert_event, len(chunk))
-            cursor.execute(statement, list(itertools.chain.from_iterable(chunk)))
-            # The write lock is held and ids are AUTOINCREMENT: the rows of one statement got
-            # the ids up to the last one, in the order of its VALUES.
-            last = int(cursor.lastrowid)
-            first = last - len(chunk) + 1
-            for offset, stored in enumerate(rows[start : start + size]):
-                stored.id = first + offset
+    def close(self) -> None:
+        """Drop what is queued and let an INSERT still running end: the transaction is
+        ending (committed after a `flush`, or rolled back)."""
+        self._params, self._rows = [], []
+        if self._handed is not None:
+            handed, self._handed = self._handed, None
+            handed.finish(discard=True)
+
+
+def _insert_sqlite(
+    cursor: Any, insert: str, params: list[tuple[Any, ...]], rows: list[StoredEvent], size: int
+) -> None:
+    """Insert `rows` (their `params`) by statements of up to `size` rows, and set their ids."""
+    for start in range(0, len(params), size):
+        chunk = params[start : start + size]
+        statement = _insert_rows(insert, len(chunk))
+        cursor.execute(statement, list(itertools.chain.from_iterable(chunk)))
+        # The write lock is held and ids are AUTOINCREMENT: the rows of one statement got
+        # the ids up to the last one, in the order of its VALUES.
+        last = int(cursor.lastrowid)
+        first = last - len(chunk) + 1
+        for offset, stored in enumerate(rows[start : start + size]):
+            stored.id = first + offset
+
+
+_Chunk = tuple[list[tuple[Any, ...]], list[StoredEvent]]
+
+
+class _ChunkWriter:
+    """A thread that runs one batch's handed INSERTs in order, on the batch's connection.
+
+    After an error it runs none of the rest, and `finish` returns the error for the batch to
+    raise (its transaction then rolls back). The thread ends with `finish`.
+    """
+
+    def __init__(self, connection: sqlite3.Connection, insert: str) -> None:
+        self._connection = connection
+        self._insert = insert
+        self._chunks: queue.SimpleQueue[_Chunk | None] = queue.SimpleQueue()
+        self._error: BaseException | None = None
+        self._discard = False
+        self._thread = threading.Thread(target=self._run, name="kickwatch-db-insert", daemon=True)
+        self._thread.start()
+
+    def put(self, params: list[tuple[Any, ...]], rows: list[StoredEvent]) -> None:
+        """Queue one INSERT of `rows`."""
+        self._chunks.put((params, rows))
+
+    def finish(self, *, discard: bool = False) -> BaseException | None:
+        """Wait until every queued INSERT has run, or with `discard` only the one running;
+        the error that stopped the thread, if one did."""
+        self._discard = discard
+        self._chunks.put(None)
+        self._thread.join()
+        return self._error
+
+    def _run(self) -> None:
+        cursor = self._connection.cursor()
+        try:
+            while (chunk := self._chunks.get()) is not None:
+                if self._error is not None or self._discard:
+                    continue
+                try:
+                    _insert_sqlite(cursor, self._insert, *chunk, SQLITE_HANDED_ROWS)
+                except BaseException as error:  # raised again on the batch's thread
+                    self._error = error
+        finally:
+            cursor.close()
 
 
 def _update_rows(rows: int) -> str:
