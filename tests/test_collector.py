@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import gc
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -13,9 +11,10 @@ from typing import Any
 import pytest
 
 from kickwatch.collector import YOUNG_GENERATION, tune_collector
-from kickwatch.domain.status import EventType
-from kickwatch.store import Repository, StatusChange, open_database
+from kickwatch.store import Repository, open_database
 from tests.clock import ManualClock
+from tests.command import after_the_command
+from tests.store.workloads import broadcasts
 
 BATCH = 10_000  # the writer's full batch (`writer.BATCH_SIZE`)
 
@@ -58,26 +57,7 @@ def collections_during_a_batch(tmp_path: Path) -> int:
                 repository.add_streamer(f"s{n}", n + 1, kick_channel_id=1000 + n).id
                 for n in range(1000)
             ]
-        first = clock.now() - timedelta(seconds=BATCH)
-        changes = []
-        for number in range(BATCH):
-            turn, streamer = divmod(number, len(ids))
-            at = first + timedelta(milliseconds=number)
-            start = turn % 2 == 0
-            livestream = str(1_000_000 * (turn // 2 + 1) + streamer)
-            kind = EventType.STREAM_START if start else EventType.STREAM_END
-            changes.append(
-                StatusChange(
-                    streamer_id=ids[streamer],
-                    event_type=kind,
-                    received_timestamp=at,
-                    event_timestamp=at,
-                    kick_event_id=f"{1000 + streamer}:{livestream}:{kind}",
-                    livestream_id=livestream,
-                    broadcast_started_at=at if start else None,
-                    event_data={"source": "pusher", "livestream_id": livestream},
-                )
-            )
+        changes = broadcasts(clock.now() - timedelta(seconds=BATCH), ids, BATCH)
         counted: list[int] = []
 
         def count(phase: str, info: dict[str, Any]) -> None:
@@ -108,18 +88,6 @@ def test_a_full_writer_batch_runs_the_collector_once_at_most_where_it_ran_hundre
 
 
 def test_the_kickwatch_command_runs_with_the_collector_tuned(tmp_path: Path) -> None:
-    script = (
-        "import gc\n"
-        "from kickwatch.__main__ import main\n"
-        "gc.set_threshold(700, 10, 10)\n"
-        "try:\n"
-        "    main(['--help'])\n"
-        "except SystemExit:\n"
-        "    pass\n"
-        "print('thresholds', *gc.get_threshold())\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=tmp_path
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines()[-1] == f"thresholds {YOUNG_GENERATION} 10 10"
+    setup = "import gc\ngc.set_threshold(700, 10, 10)"
+    after = after_the_command(tmp_path, setup, "*gc.get_threshold()")
+    assert after == f"{YOUNG_GENERATION} 10 10"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from kickwatch.switching import SWITCH_INTERVAL, tune_switch_interval
+from tests.command import after_the_command
 
 
 @pytest.fixture
@@ -35,18 +35,6 @@ def test_a_shorter_interval_already_set_is_kept(interval: None) -> None:
 
 
 def test_the_kickwatch_command_runs_with_the_interval_tuned(tmp_path: Path) -> None:
-    script = (
-        "import sys\n"
-        "from kickwatch.__main__ import main\n"
-        "sys.setswitchinterval(0.005)\n"
-        "try:\n"
-        "    main(['--help'])\n"
-        "except SystemExit:\n"
-        "    pass\n"
-        "print('interval', sys.getswitchinterval())\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=tmp_path
-    )
-    assert done.returncode == 0, done.stderr
-    assert float(done.stdout.splitlines()[-1].split()[1]) == pytest.approx(SWITCH_INTERVAL)
+    setup = "import sys\nsys.setswitchinterval(0.005)"
+    after = after_the_command(tmp_path, setup, "sys.getswitchinterval()")
+    assert float(after) == pytest.approx(SWITCH_INTERVAL)

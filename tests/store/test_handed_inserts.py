@@ -22,6 +22,7 @@ from tests.clock import ManualClock
 from tests.monitor.test_writer_store import Reports, writer
 from tests.store.fixtures import Store
 from tests.store.test_batch_statements import add_streamers
+from tests.store.workloads import broadcasts
 
 sqlite_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
@@ -32,30 +33,8 @@ BATCH = 2 * HANDED + STREAMERS  # two handed INSERTs and a tail written by the b
 
 
 def changes_for(clock: ManualClock, ids: list[int], count: int) -> list[StatusChange]:
-    """`count` starts and ends of back-to-back broadcasts of `ids` in turn, a millisecond
-    apart, ten minutes ago."""
-    first = clock.now() - timedelta(minutes=10)
-    changes = []
-    for number in range(count):
-        turn, index = divmod(number, len(ids))
-        streamer = ids[index]
-        at = first + timedelta(milliseconds=number)
-        start = turn % 2 == 0
-        livestream = str(1_000_000 * (turn // 2 + 1) + streamer)
-        kind = EventType.STREAM_START if start else EventType.STREAM_END
-        changes.append(
-            StatusChange(
-                streamer_id=streamer,
-                event_type=kind,
-                received_timestamp=at,
-                event_timestamp=at if start else None,
-                kick_event_id=f"{streamer}:{livestream}:{kind}",
-                livestream_id=livestream,
-                broadcast_started_at=at if start else None,
-                event_data={"source": "pusher", "livestream_id": livestream},
-            )
-        )
-    return changes
+    """`count` starts and ends of back-to-back broadcasts of `ids`, ten minutes ago."""
+    return broadcasts(clock.now() - timedelta(minutes=10), ids, count)
 
 
 @pytest.fixture
