@@ -224,12 +224,17 @@ class Known:
                 StoredEvent(event_id, event_type, bool(synthetic), livestream_id, at)
             )
 
+    def candidates(self, streamer_id: int) -> list[StoredEvent] | None:
+        """The streamer's events that may hold a broadcast the batch looks for, as loaded by
+        `load_candidates` and added to since, or None when only the database knows."""
+        return self._candidates.get(streamer_id)
+
     def same_broadcast(
         self, streamer_id: int, event_type: str, broadcast: Broadcast
     ) -> list[StoredEvent] | None:
         """The stored events of this type and broadcast (`Broadcast.same_as`), or None when only
         the database knows."""
-        candidates = self._candidates.get(streamer_id)
+        candidates = self.candidates(streamer_id)
         if candidates is None:
             return None
         livestream_id, started = broadcast

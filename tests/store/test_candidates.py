@@ -66,7 +66,8 @@ def candidates(store: Store, ids: list[int], wanted: Wanted) -> dict[int, set[in
     known.load_candidates(wanted)
     found = {}
     for streamer in ids:
-        stored = known._candidates[streamer]  # every streamer of the batch: from memory now
+        stored = known.candidates(streamer)
+        assert stored is not None  # every streamer of the batch: from memory now
         found[streamer] = {int(event.id) for event in stored if event.id is not None}
     return found
 
