@@ -14,6 +14,10 @@ can make it stale:
   `Broadcast.same_as` would compare start times (see `Wanted`); a superset, which the batch
   compares exactly, in one query.
 
+On SQLite each read comes back as one row of JSON text (`Statements.rows`): the driver lets go of
+the interpreter lock for every row it steps, and while the event loop is busy every taking-back
+waits for its switch interval.
+
 The batch keeps this up to date with what it writes. Where it rebuilds a streamer's timeline
 (a late event, a stand-in replaced) it `forget`s that streamer, whose questions then go to the
 database again.
@@ -33,6 +37,7 @@ from kickwatch.store.statements import (
     STREAMER_COLUMNS,
     Statements,
     StoredEvent,
+    json_set_safe,
     read_timestamp,
     timestamp_writer,
 )
@@ -189,7 +194,7 @@ class Known:
             return
         handle = self._database.handle
         cursor = handle.execute_sql(self._sql.streamers, (self._sql.id_set(wanted),))
-        for row in cursor.fetchall():
+        for row in self._sql.rows(cursor):
             state = StreamerState(row)
             self.streamers[state.id] = state
 
@@ -199,8 +204,14 @@ class Known:
         if not wanted:
             return
         handle = self._database.handle
-        cursor = handle.execute_sql(self._sql.known_keys, (self._sql.id_set(wanted),))
-        self.event_ids.update(str(key) for (key,) in cursor.fetchall())
+        sql = self._sql
+        if sql.dialect == "sqlite" and not all(map(json_set_safe, wanted)):
+            for key in [key for key in wanted if not json_set_safe(key)]:
+                if handle.execute_sql(sql.known_key, (key,)).fetchone() is not None:
+                    self.event_ids.add(key)
+            wanted = [key for key in wanted if json_set_safe(key)]
+        cursor = handle.execute_sql(sql.known_keys, (sql.id_set(wanted),))
+        self.event_ids.update(str(key) for (key,) in sql.rows(cursor))
 
     def load_candidates(self, wanted: Wanted) -> None:
         """Read the stored events that may name a broadcast in `wanted` (plus each streamer's
@@ -209,13 +220,17 @@ class Known:
             current = Broadcast(state.current_livestream_id, state.current_broadcast_started_at)
             wanted.add(state.id, current)
             self._candidates[state.id] = []
+        if self._sql.dialect == "sqlite":
+            for streamer_id, ids in wanted.livestream_ids.items():
+                if not all(map(json_set_safe, ids)):
+                    self._candidates.pop(streamer_id, None)  # asked of the database instead
         rows = [row for row in wanted.rows(self._sql.dialect) if row[0] in self._candidates]
         if not rows:
             return
         cursor = self._database.handle.execute_sql(self._sql.candidates, (json.dumps(rows),))
         started: dict[Any, datetime | None] = {None: None}  # one instant is often many rows
         for event_id, streamer_id, event_type, synthetic, livestream_id, text in sorted(
-            cursor.fetchall()
+            self._sql.rows(cursor)
         ):
             at = started.get(text, _UNREAD)
             if at is _UNREAD:
