@@ -124,7 +124,10 @@ class Statements:
         if self.dialect != "sqlite":
             return list(cursor.fetchall())
         found = cursor.fetchone()
-        return [] if found is None or found[0] is None else list(json.loads(found[0]))
+        if found is None or found[0] is None:
+            return []
+        rows: list[Any] = json.loads(found[0])
+        return rows
 
 
 def json_set_safe(text: str) -> bool:
