@@ -14,10 +14,6 @@ can make it stale:
   `Broadcast.same_as` would compare start times (see `Wanted`); a superset, which the batch
   compares exactly, in one query.
 
-On SQLite each read comes back as one row of JSON text (`Statements.rows`): the driver lets go of
-the interpreter lock for every row it steps, and while the event loop is busy every taking-back
-waits for its switch interval.
-
 The batch keeps this up to date with what it writes. Where it rebuilds a streamer's timeline
 (a late event, a stand-in replaced) it `forget`s that streamer, whose questions then go to the
 database again.
@@ -194,7 +190,7 @@ class Known:
             return
         handle = self._database.handle
         cursor = handle.execute_sql(self._sql.streamers, (self._sql.id_set(wanted),))
-        for row in self._sql.rows(cursor):
+        for row in cursor.fetchall():
             state = StreamerState(row)
             self.streamers[state.id] = state
 
@@ -211,7 +207,7 @@ class Known:
                     self.event_ids.add(key)
             wanted = [key for key in wanted if json_set_safe(key)]
         cursor = handle.execute_sql(sql.known_keys, (sql.id_set(wanted),))
-        self.event_ids.update(str(key) for (key,) in sql.rows(cursor))
+        self.event_ids.update(str(key) for (key,) in cursor.fetchall())
 
     def load_candidates(self, wanted: Wanted) -> None:
         """Read the stored events that may name a broadcast in `wanted` (plus each streamer's
@@ -230,7 +226,7 @@ class Known:
         cursor = self._database.handle.execute_sql(self._sql.candidates, (json.dumps(rows),))
         started: dict[Any, datetime | None] = {None: None}  # one instant is often many rows
         for event_id, streamer_id, event_type, synthetic, livestream_id, text in sorted(
-            self._sql.rows(cursor)
+            cursor.fetchall()
         ):
             at = started.get(text, _UNREAD)
             if at is _UNREAD:

@@ -118,33 +118,11 @@ class Statements:
         """A set of values as one parameter: a JSON array for SQLite, a list for psycopg."""
         return json.dumps(values) if self.dialect == "sqlite" else values
 
-    def rows(self, cursor: Any) -> list[Any]:
-        """The rows of `streamers`, `known_keys` or `candidates` just run on `cursor`: on
-        SQLite they come as one row of JSON text (`_as_one_row`), each row a list."""
-        if self.dialect != "sqlite":
-            return list(cursor.fetchall())
-        found = cursor.fetchone()
-        if found is None or found[0] is None:
-            return []
-        rows: list[Any] = json.loads(found[0])
-        return rows
-
 
 def json_set_safe(text: str) -> bool:
     """Whether SQLite finds `text` in a set passed as JSON: `json_each` ends a string at an
     escaped NUL (3.40), so text holding one is looked for by itself."""
     return "\x00" not in text
-
-
-def _as_one_row(select: str, columns: tuple[str, ...]) -> str:
-    """`select` (of `columns`, in its order) as one row of JSON text, an array of arrays.
-
-    SQLite's driver lets go of the interpreter lock for every row it steps, and takes it back
-    when the row is ready. While another thread is busy (the event loop announcing the last
-    batch) each taking-back waits for that thread's switch interval: the batch's 1,000
-    streamers, read row by row, cost the writer about a second. One row is one wait.
-    """
-    return f"SELECT json_group_array(json_array({', '.join(columns)})) FROM ({select})"
 
 
 def statements_for(dialect: str) -> Statements:
@@ -223,14 +201,6 @@ def statements_for(dialect: str) -> Statements:
     in_json = "IN (SELECT value FROM json_each(?))"
     ids_in = in_json if sqlite else "IN (SELECT unnest(%s::bigint[]))"
     keys_in = in_json if sqlite else "IN (SELECT unnest(%s::text[]))"
-    streamers = (
-        f"SELECT {', '.join(STREAMER_COLUMNS)} FROM streamer WHERE id {ids_in} ORDER BY id{lock}"
-    )
-    known_keys = f"SELECT kick_event_id FROM status_event WHERE kick_event_id {keys_in}"
-    if sqlite:
-        streamers = _as_one_row(streamers, STREAMER_COLUMNS)
-        known_keys = _as_one_row(known_keys, ("kick_event_id",))
-        candidates = _as_one_row(candidates, EVENT_COLUMNS)
     return Statements(
         dialect=dialect,
         insert_event=insert,
@@ -238,8 +208,9 @@ def statements_for(dialect: str) -> Statements:
         same_broadcast=same_broadcast,
         delete_event=f"DELETE FROM status_event WHERE id = {mark}",
         # Locked in id order, so that two writers of the same streamers cannot deadlock.
-        streamers=streamers,
-        known_keys=known_keys,
+        streamers=f"SELECT {', '.join(STREAMER_COLUMNS)} FROM streamer WHERE id {ids_in}"
+        f" ORDER BY id{lock}",
+        known_keys=f"SELECT kick_event_id FROM status_event WHERE kick_event_id {keys_in}",
         known_key=f"SELECT kick_event_id FROM status_event WHERE kick_event_id = {mark}",
         candidates=candidates,
     )
