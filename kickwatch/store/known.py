@@ -33,7 +33,7 @@ from kickwatch.store.statements import (
     STREAMER_COLUMNS,
     Statements,
     StoredEvent,
-    json_set_safe,
+    holding_nul,
     read_timestamp,
     timestamp_writer,
 )
@@ -201,12 +201,13 @@ class Known:
             return
         handle = self._database.handle
         sql = self._sql
-        if sql.dialect == "sqlite" and not all(map(json_set_safe, wanted)):
-            for key in [key for key in wanted if not json_set_safe(key)]:
+        encoded = sql.id_set(wanted)
+        if sql.dialect == "sqlite" and (odd := holding_nul(wanted, encoded)):
+            for key in odd:
                 if handle.execute_sql(sql.known_key, (key,)).fetchone() is not None:
                     self.event_ids.add(key)
-            wanted = [key for key in wanted if json_set_safe(key)]
-        cursor = handle.execute_sql(sql.known_keys, (sql.id_set(wanted),))
+            encoded = sql.id_set(sorted(set(wanted) - set(odd)))
+        cursor = handle.execute_sql(sql.known_keys, (encoded,))
         self.event_ids.update(str(key) for (key,) in cursor.fetchall())
 
     def load_candidates(self, wanted: Wanted) -> None:
@@ -216,14 +217,21 @@ class Known:
             current = Broadcast(state.current_livestream_id, state.current_broadcast_started_at)
             wanted.add(state.id, current)
             self._candidates[state.id] = []
-        if self._sql.dialect == "sqlite":
-            for streamer_id, ids in wanted.livestream_ids.items():
-                if not all(map(json_set_safe, ids)):
-                    self._candidates.pop(streamer_id, None)  # asked of the database instead
         rows = [row for row in wanted.rows(self._sql.dialect) if row[0] in self._candidates]
+        encoded = json.dumps(rows)
+        if self._sql.dialect == "sqlite":
+            # A streamer with a livestream id that SQLite would not find is asked of the
+            # database, one broadcast at a time, instead.
+            ids = holding_nul((i for row in rows for i in row[1]), encoded)
+            if ids:
+                odd = {row[0] for row in rows if not set(ids).isdisjoint(row[1])}
+                for streamer_id in odd:
+                    del self._candidates[streamer_id]
+                rows = [row for row in rows if row[0] not in odd]
+                encoded = json.dumps(rows)
         if not rows:
             return
-        cursor = self._database.handle.execute_sql(self._sql.candidates, (json.dumps(rows),))
+        cursor = self._database.handle.execute_sql(self._sql.candidates, (encoded,))
         started: dict[Any, datetime | None] = {None: None}  # one instant is often many rows
         for event_id, streamer_id, event_type, synthetic, livestream_id, text in sorted(
             cursor.fetchall()

@@ -20,7 +20,7 @@ import queue
 import re
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from json.encoder import encode_basestring_ascii as _quote
@@ -119,10 +119,13 @@ class Statements:
         return json.dumps(values) if self.dialect == "sqlite" else values
 
 
-def json_set_safe(text: str) -> bool:
-    """Whether SQLite finds `text` in a set passed as JSON: `json_each` ends a string at an
-    escaped NUL (3.40), so text holding one is looked for by itself."""
-    return "\x00" not in text
+def holding_nul(values: Iterable[str], encoded: str) -> list[str]:
+    """The `values` that SQLite would not find in `encoded`, the JSON text they were passed in:
+    `json_each` (3.40) ends a string at an escaped NUL, so text holding one is looked for by
+    itself. The JSON text is searched first, so a set without one costs a single scan."""
+    if "\\u0000" not in encoded:
+        return []
+    return [value for value in values if "\x00" in value]
 
 
 def statements_for(dialect: str) -> Statements:

@@ -2,7 +2,7 @@
 
 SQLite 3.40's `json_each`, by which a batch passes a set of Kick ids or livestream ids as one
 parameter, ends a string at an escaped NUL: such an id is looked for by itself
-(`statements.json_set_safe`), so a repeat of it is still recognised.
+(`statements.holding_nul`), so a repeat of it is still recognised.
 """
 
 from __future__ import annotations
