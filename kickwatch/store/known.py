@@ -222,9 +222,9 @@ class Known:
         if self._sql.dialect == "sqlite":
             # A streamer with a livestream id that SQLite would not find is asked of the
             # database, one broadcast at a time, instead.
-            ids = holding_nul((i for row in rows for i in row[1]), encoded)
-            if ids:
-                odd = {row[0] for row in rows if not set(ids).isdisjoint(row[1])}
+            held = set(holding_nul((i for row in rows for i in row[1]), encoded))
+            if held:
+                odd = {row[0] for row in rows if not held.isdisjoint(row[1])}
                 for streamer_id in odd:
                     del self._candidates[streamer_id]
                 rows = [row for row in rows if row[0] not in odd]
