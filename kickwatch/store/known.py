@@ -206,7 +206,7 @@ class Known:
             for key in odd:
                 if handle.execute_sql(sql.known_key, (key,)).fetchone() is not None:
                     self.event_ids.add(key)
-            encoded = sql.id_set(sorted(set(wanted) - set(odd)))
+            encoded = sql.id_set([key for key in wanted if "\x00" not in key])
         cursor = handle.execute_sql(sql.known_keys, (encoded,))
         self.event_ids.update(str(key) for (key,) in cursor.fetchall())
 

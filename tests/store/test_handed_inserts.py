@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -143,7 +144,7 @@ def test_an_insert_the_database_refuses_rolls_the_whole_batch_back(
     changes = changes_for(store.clock, ids, BATCH)
     good = changes[refused]
     # A lone surrogate has no UTF-8 form: the driver refuses the row when it binds it.
-    bad = StatusChange(**{**_fields(good), "kick_event_id": f"{good.kick_event_id}\ud800"})
+    bad = replace(good, kick_event_id=f"{good.kick_event_id}\ud800")
     with pytest.raises(UnicodeEncodeError):
         store.repository.apply_changes([*changes[:refused], bad, *changes[refused + 1 :]])
 
@@ -172,7 +173,7 @@ def test_a_change_refused_after_rows_were_handed_over_rolls_the_batch_back(
     ids = add_streamers(store, STREAMERS)
     changes = changes_for(store.clock, ids, BATCH)
     late = HANDED + 100  # after the first handed INSERT
-    test = StatusChange(**{**_fields(changes[late]), "event_type": EventType.CONNECTION_TEST})
+    test = replace(changes[late], event_type=EventType.CONNECTION_TEST)
     with pytest.raises(ValidationError):
         store.repository.apply_changes([*changes[:late], test, *changes[late + 1 :]])
     assert handed == [HANDED]  # whether the thread had begun its INSERT or not
@@ -191,10 +192,6 @@ def test_the_handed_inserts_stay_within_sqlites_default_parameter_limit() -> Non
         connection.close()
 
 
-def _fields(change: StatusChange) -> dict[str, Any]:
-    return {name: getattr(change, name) for name in StatusChange.__dataclass_fields__}
-
-
 @sqlite_only
 async def test_the_writer_quarantines_a_change_refused_inside_a_handed_insert_alone(
     store: Store, inserts: list[tuple[str, int, str]]
@@ -202,7 +199,7 @@ async def test_the_writer_quarantines_a_change_refused_inside_a_handed_insert_al
     ids = add_streamers(store, STREAMERS)
     changes = changes_for(store.clock, ids, BATCH)
     good = changes[10]
-    bad = StatusChange(**{**_fields(good), "kick_event_id": f"{good.kick_event_id}\ud800"})
+    bad = replace(good, kick_event_id=f"{good.kick_event_id}\ud800")
     reports = Reports()
     db = writer(store, reports)
     db.start()

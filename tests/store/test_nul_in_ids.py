@@ -7,8 +7,8 @@ parameter, ends a string at an escaped NUL: such an id is looked for by itself
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
-from typing import Any
 
 import pytest
 
@@ -62,7 +62,7 @@ def test_kick_event_ids_of_every_kind_are_found_stored(store: Store) -> None:
     (streamer_id,) = add_streamers(store, 1)
     changes = broadcasts(store.clock.now() - timedelta(minutes=5), [streamer_id], len(AWKWARD))
     changes = [
-        type(change)(**{**_fields(change), "kick_event_id": f"{text}#{number}"})
+        replace(change, kick_event_id=f"{text}#{number}")
         for number, (change, text) in enumerate(zip(changes, AWKWARD, strict=True))
     ]
     store.repository.apply_changes(changes)
@@ -78,10 +78,6 @@ def test_kick_event_ids_of_every_kind_are_found_stored(store: Store) -> None:
     assert store.repository.count_events() == len(changes)
 
 
-def _fields(change: Any) -> dict[str, Any]:
-    return {name: getattr(change, name) for name in type(change).__dataclass_fields__}
-
-
 @sqlite_only
 def test_a_repeat_of_a_broadcast_whose_livestream_id_holds_nul_is_recognised(
     store: Store,
@@ -90,13 +86,13 @@ def test_a_repeat_of_a_broadcast_whose_livestream_id_holds_nul_is_recognised(
     began = store.clock.now() - timedelta(minutes=30)
     start, end = broadcasts(began, [streamer_id], 2)
     odd = {"livestream_id": "live\x00stream", "kick_event_id": None}
-    start = type(start)(**{**_fields(start), **odd, "broadcast_started_at": began})
-    end = type(end)(**{**_fields(end), **odd, "event_timestamp": began + timedelta(minutes=20)})
+    start = replace(start, **odd, broadcast_started_at=began)
+    end = replace(end, **odd, event_timestamp=began + timedelta(minutes=20))
     store.repository.apply_changes([start, end])
     assert store.repository.count_events() == 2
 
     # The start again, received later (a reconnect's replay): history has it already.
-    again = type(start)(**{**_fields(start), "received_timestamp": store.clock.now()})
+    again = replace(start, received_timestamp=store.clock.now())
     result = store.repository.apply_changes([again])
     assert result.duplicates == 1
     assert store.repository.count_events() == 2
