@@ -1,14 +1,22 @@
 """Leases: several `kickwatch run` workers on one PostgreSQL database share the streamers.
 
 A worker renews its leases in rounds, one transaction each (`LeaseStore.renew`): it writes its
-heartbeat into `worker`, forgets workers whose heartbeat expired (their leases become free),
-gives a lease row to every active streamer that has none, renews its own leases, and moves
-towards its share, `ceil(active streamers / live workers)`: above it, it releases the excess
-(highest ids first); below it, it claims free or expired leases (lowest ids first) with
-`SELECT ... FOR UPDATE SKIP LOCKED`, so two workers claiming at once never wait for each other
-nor take the same streamer. A lease row names one worker at a time, so each streamer is watched
-by one live worker; a worker that dies stops renewing, and the others take its streamers over
-once its leases expire.
+heartbeat into `worker`, gives a lease row to every active streamer that has none, renews its
+own leases, and moves towards its share, `ceil(active streamers / live workers)`: above it, it
+releases the excess (highest ids first); below it, it claims free or expired leases (lowest ids
+first) with `SELECT ... FOR UPDATE SKIP LOCKED`, so two workers claiming at once never wait for
+each other nor take the same streamer. A lease row names one worker at a time, so each streamer
+is watched by one live worker; a worker that dies stops renewing, and the others take its
+streamers over once its leases expire (a lease expires with its holder's heartbeat). Last, the
+round forgets the workers whose heartbeat expired and whose leases have all been taken: a
+worker forgotten sooner would set its leases free by the foreign key's `ON DELETE SET NULL`,
+which locks them until that round commits, and the other workers' claims, skipping locked
+rows, would pass over the dead worker's streamers until their next round.
+
+Each round also says when the first of the other workers runs out if it renews no more
+(`LeaseRound.peer_expiry`), and `LeaseStore.check_peers` reads at that moment whether it did:
+the keeper runs a round at once when one has, so a dead worker's streamers are claimed when its
+leases expire, not a round later.
 
 Every timestamp comes from one clock, injected: in production `DatabaseClock`, the PostgreSQL
 server's `now()`, so that workers on machines whose clocks disagree still agree on when a lease
@@ -34,10 +42,12 @@ _UPSERT_WORKER = (
     " ON CONFLICT (id) DO UPDATE SET heartbeat_at = EXCLUDED.heartbeat_at,"
     " expires_at = EXCLUDED.expires_at"
 )
-# Skip a row another transaction holds: that worker is writing its heartbeat, so it lives.
+# Only a dead worker that no lease names (see the module docstring). Skip a row another
+# transaction holds: that worker is writing its heartbeat, so it lives.
 _FORGET_DEAD = (
-    "DELETE FROM worker WHERE id IN (SELECT id FROM worker WHERE expires_at < %s AND id <> %s"
-    " FOR UPDATE SKIP LOCKED)"
+    "DELETE FROM worker WHERE id IN (SELECT w.id FROM worker w WHERE w.expires_at < %s"
+    " AND w.id <> %s AND NOT EXISTS (SELECT 1 FROM streamer_lease l WHERE l.worker_id = w.id)"
+    " FOR UPDATE OF w SKIP LOCKED)"
 )
 _DROP_INACTIVE = (
     "DELETE FROM streamer_lease WHERE streamer_id IN (SELECT l.streamer_id FROM streamer_lease l"
@@ -57,6 +67,11 @@ _RENEW = (
 _COUNTS = (
     "SELECT (SELECT count(*) FROM worker WHERE expires_at >= %s),"
     " (SELECT count(*) FROM streamer WHERE is_active)"
+)
+# When the first of the other workers runs out if it renews no more, and whether one has.
+_PEERS = (
+    "SELECT min(expires_at) FILTER (WHERE expires_at >= %s), coalesce(bool_or(expires_at < %s),"
+    " FALSE) FROM worker WHERE id <> %s"
 )
 _RELEASE = (
     "UPDATE streamer_lease SET worker_id = NULL, expires_at = %s WHERE streamer_id IN"
@@ -101,6 +116,17 @@ class LeaseRound:
     workers: int  # live workers, this one included
     active: int  # active streamers
     share: int  # ceil(active / workers)
+    peer_expiry: datetime | None = None  # the first moment another worker's leases can run out
+
+
+@dataclass(frozen=True, slots=True)
+class PeerCheck:
+    """Whether another worker's heartbeat has run out (a round would claim its streamers), and
+    when the next one would if none renews."""
+
+    at: datetime
+    expired: bool
+    peer_expiry: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,17 +207,18 @@ class LeaseStore:
         return self.database.handle.execute_sql(statement, params)
 
     def renew(self) -> LeaseRound:
-        """One round in one transaction: heartbeat, renew, then release or claim to the share."""
+        """One round in one transaction: heartbeat, renew, release or claim to the share, then
+        forget the dead workers whose leases are all taken."""
         me = self.worker_id
         with self.database.handle.atomic():
             now = _naive(self.clock.now())
             until = now + self.valid_for
             self._sql(_UPSERT_WORKER, (me, now, now, until))
-            self._sql(_FORGET_DEAD, (now, me))
             self._sql(_DROP_INACTIVE, ())
             self._sql(_ADD_MISSING, (now, now))
             held = set(_ids(self._sql(_RENEW, (until, now, me))))
             workers, active = self._sql(_COUNTS, (now,)).fetchone()
+            peer_expiry, _ = self._sql(_PEERS, (now, now, me)).fetchone()
             share = math.ceil(int(active) / max(int(workers), 1))
             released: frozenset[int] = frozenset()
             claimed: frozenset[int] = frozenset()
@@ -201,6 +228,7 @@ class LeaseStore:
             elif len(held) < share:
                 claimed = _ids(self._sql(_CLAIM, (me, until, now, now, share - len(held))))
                 held |= claimed
+            self._sql(_FORGET_DEAD, (now, me))
         return LeaseRound(
             at=utc(now),
             held=frozenset(held),
@@ -209,7 +237,17 @@ class LeaseStore:
             workers=int(workers),
             active=int(active),
             share=share,
+            peer_expiry=None if peer_expiry is None else utc(peer_expiry),
         )
+
+    def check_peers(self) -> PeerCheck:
+        """One read of the `worker` table, no lock taken: has another worker stopped renewing
+        (the next round would forget it and claim its streamers), and when does the first of
+        the others run out if it renews no more."""
+        with self.database.handle.atomic():
+            now = _naive(self.clock.now())
+            peer_expiry, expired = self._sql(_PEERS, (now, now, self.worker_id)).fetchone()
+        return PeerCheck(utc(now), bool(expired), None if peer_expiry is None else utc(peer_expiry))
 
     def leave(self) -> int:
         """Release every lease of this worker and remove it from `worker` (a clean stop: the

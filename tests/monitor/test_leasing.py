@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import math
 import os
 import socket
 import threading
@@ -33,8 +34,8 @@ from kickwatch.monitor.leasing import (
     worker_name,
 )
 from kickwatch.monitor.monitor import build_monitor
-from kickwatch.store import Repository, open_database
-from kickwatch.store.leases import LeaseStore, holders
+from kickwatch.store import Database, Repository, open_database
+from kickwatch.store.leases import LeaseRound, LeaseStore, PeerCheck, holders
 from tests.clock import ManualClock
 from tests.fakekick import FakeChannel, FakeKick, wait_for
 from tests.monitor.helpers import BusLog, Harness, monitor_options, open_test_context
@@ -220,6 +221,141 @@ async def test_the_lease_loop_renews_on_its_interval_and_reports_what_it_gains(
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+        await keeper.stop()
+        database.close()
+
+
+class RecordingStore(LeaseStore):
+    """A worker's lease store that notes, by its clock, when it ran a round or looked at peers."""
+
+    rounds: list[float]
+    checks: list[tuple[float, bool]]
+
+    def renew(self) -> LeaseRound:
+        self.rounds.append(self.clock.monotonic())
+        return super().renew()
+
+    def check_peers(self) -> PeerCheck:
+        check = super().check_peers()
+        self.checks.append((self.clock.monotonic(), check.expired))
+        return check
+
+
+class SteppedTime:
+    """A `sleep` for a keeper that moves a manual clock instead of waiting: `peer` renews every
+    `peer_every` seconds of it from `peer_next` (None: the peer is dead), and at `until` the
+    keeper's loop is held and `reached` set."""
+
+    def __init__(self, clock: ManualClock) -> None:
+        self.clock = clock
+        self.until = math.inf
+        self.peer: LeaseStore | None = None
+        self.peer_next: float | None = None
+        self.peer_every = 10.0
+        self.reached = asyncio.Event()
+
+    async def sleep(self, seconds: float) -> None:
+        target = self.clock.monotonic() + seconds
+        if target > self.until:
+            self.reached.set()
+            await asyncio.Event().wait()  # held until cancelled
+        while self.peer is not None and self.peer_next is not None and self.peer_next <= target:
+            self.clock.advance(self.peer_next - self.clock.monotonic())
+            self.peer.renew()
+            self.peer_next += self.peer_every
+        self.clock.advance(target - self.clock.monotonic())
+        await asyncio.sleep(0)
+
+
+async def split_between_keeper_and_peer(
+    pg_url: str, time: SteppedTime, options: LeaseOptions
+) -> tuple[Database, RecordingStore, LeaseKeeper, LeaseStore, frozenset[int]]:
+    """Six streamers, three held by a keeper's worker (sleeping on `time`) and three by a peer,
+    both renewed just now; returns the peer's ids with the rest."""
+    clock = time.clock
+    database = open_database(pg_url)
+    repository = Repository(database, clock)
+    for i in range(6):
+        repository.add_streamer(f"split{i}", i + 1)
+    store = RecordingStore(database, "keeper", options.valid_for, clock)
+    store.rounds, store.checks = [], []
+    peer = LeaseStore(database, "peer", options.valid_for, clock)
+    keeper = LeaseKeeper(store, options, clock, time.sleep)
+    await keeper.renew()  # all six
+    peer.renew()  # none free yet
+    await keeper.renew()  # releases three
+    held_by_peer = peer.renew().held
+    await keeper.renew()
+    assert len(keeper.held) == len(held_by_peer) == 3
+    store.rounds.clear()
+    return database, store, keeper, peer, held_by_peer
+
+
+async def run_keeper_until(
+    keeper: LeaseKeeper, time: SteppedTime
+) -> list[tuple[float, frozenset[int]]]:
+    """Run the keeper's loop on stepped time up to `time.until`; the changes it reported, each
+    with the clock's time."""
+    changes: list[tuple[float, frozenset[int]]] = []
+
+    async def on_changed(change: LeaseChange) -> None:
+        changes.append((time.clock.monotonic(), change.gained))
+
+    task = asyncio.ensure_future(keeper.run(on_changed))
+    try:
+        await asyncio.wait_for(time.reached.wait(), 10)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    return changes
+
+
+@pytest.mark.postgres
+async def test_a_dead_workers_streamers_are_claimed_when_its_leases_run_out_not_a_round_later(
+    pg_url: str,
+) -> None:
+    clock = ManualClock()
+    time = SteppedTime(clock)
+    options = LeaseOptions(30)  # rounds every 10 s, renewals hold 15 s
+    database, store, keeper, _, peers = await split_between_keeper_and_peer(pg_url, time, options)
+    try:
+        died = clock.monotonic()  # the peer renewed last just now
+        time.until = died + 40
+        changes = await run_keeper_until(keeper, time)
+        # Seconds after its death, to the millisecond: 0.05 is the keeper's grace.
+        assert [round(at - died, 3) for at in store.rounds[:3]] == [
+            10,  # the usual round; the peer still holds
+            15.05,  # the peer ran out: a round at once
+            25.05,
+        ]
+        assert [(round(at - died, 3), expired) for at, expired in store.checks] == [(15.05, True)]
+        assert [(round(at - died, 3), gained) for at, gained in changes] == [(15.05, peers)]
+        assert peers <= keeper.held and len(keeper.held) == 6
+    finally:
+        await keeper.stop()
+        database.close()
+
+
+@pytest.mark.postgres
+async def test_a_live_worker_costs_a_look_at_its_expiry_and_no_extra_round(pg_url: str) -> None:
+    clock = ManualClock()
+    time = SteppedTime(clock)
+    options = LeaseOptions(30)
+    database, store, keeper, peer, peers = await split_between_keeper_and_peer(
+        pg_url, time, options
+    )
+    try:
+        start = clock.monotonic()
+        # The peer renews 4 s into each of the keeper's 10 s, so its renewal holds until 9 s
+        # into the next: the keeper looks then and finds it renewed at 4.
+        time.until, time.peer, time.peer_next = start + 60, peer, start + 4
+        changes = await run_keeper_until(keeper, time)
+        assert [round(at - start, 3) for at in store.rounds] == [10 * n for n in range(1, 7)]
+        assert [(round(at - start, 3), expired) for at, expired in store.checks] == [
+            (10 * n + 9.05, False) for n in range(1, 6)
+        ]
+        assert changes == [] and keeper.held.isdisjoint(peers) and len(keeper.held) == 3
+    finally:
         await keeper.stop()
         database.close()
 

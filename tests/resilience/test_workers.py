@@ -150,11 +150,11 @@ def test_three_workers_share_the_streamers_and_a_killed_one_is_covered_within_th
             what="the killed worker's channels subscribed again",
         )
         covered = time.monotonic() - killed_at
-        assert covered <= LEASE_SECONDS, "the killed worker's streamers were not covered in time"
         figures["take-over, seconds"] = (
             f"{takeover:.1f} held, {covered:.1f} subscribed"
             f" ({len(held_at_kill)} streamers, lease {LEASE_SECONDS} s)"
         )
+        assert covered <= LEASE_SECONDS, f"not covered in time: {figures['take-over, seconds']}"
 
         wait_for_sync(lambda: racer.changes >= 600, 60, what="more changes racing")
         racer.stop()
@@ -207,19 +207,28 @@ def test_three_workers_share_the_streamers_and_a_killed_one_is_covered_within_th
         ids = Counter(line["id"] for line in announced())
         assert [i for i, n in ids.items() if n > 1] == [], "the desktop announced a change twice"
         assert set(ids) <= after, "the desktop announced a change that is not stored"
-        notified = Counter(
-            (line["tag"], "start" if str(line["title"]).endswith(" is live") else "end")
-            for line in desktop.snapshot()
-            if line.get("event") == "notified"
-        )
+
+        def notified() -> Counter[tuple[object, str]]:
+            assert desktop is not None
+            return Counter(
+                (line["tag"], "start" if str(line["title"]).endswith(" is live") else "end")
+                for line in desktop.snapshot()
+                if line.get("event") == "notified"
+            )
+
         wanted = Counter(
             (line["username"], "start" if line["event_type"] == "stream_start" else "end")
             for line in announced()
             if not line["initial"]
         )
-        assert notified == wanted, (notified - wanted, wanted - notified)
+        # A notification is shown a moment after its change is announced: wait for the last.
+        wait_for_sync(
+            lambda: notified() >= wanted, 10, interval=0.2, what="every announced change notified"
+        )
+        shown = notified()
+        assert shown == wanted, (shown - wanted, wanted - shown)
         figures["desktop: changes announced / notified"] = (
-            f"{len(ids)} / {sum(notified.values())} ({len(expected)} printed by workers)"
+            f"{len(ids)} / {sum(shown.values())} ({len(expected)} printed by workers)"
         )
         assert desktop.stop() == 0, desktop.stderr
         assert "Traceback" not in desktop.stderr

@@ -120,6 +120,66 @@ def test_renewed_leases_hold_and_unrenewed_ones_are_taken_over_once_expired(
     assert back.held == frozenset() and back.workers == 2
 
 
+def test_a_dead_workers_streamers_are_claimed_while_another_round_taking_them_is_open(
+    shared: Shared,
+) -> None:
+    shared.add(9)
+    a, b, c = shared.worker("a"), shared.worker("b"), shared.worker("c")
+    for worker in (a, b, c, a, b, c):
+        worker.renew()
+    dead = _by_worker(shared.holders())["c"]
+    shared.clock.advance(10)  # c is gone; a and b go on renewing
+    a.renew()
+    b.renew()
+    shared.clock.advance(11)  # c's leases expired
+    done: dict[str, frozenset[int]] = {}
+
+    def claim_b() -> None:
+        try:
+            done["b"] = b.renew().claimed
+        finally:
+            shared.database.close()
+
+    with shared.database.handle.atomic():  # a's round, not yet committed
+        done["a"] = a.renew().claimed  # two of c's three: a's share is ceil(9 / 2) = 5
+        other = threading.Thread(target=claim_b)
+        other.start()
+        other.join(10)
+        assert not other.is_alive()
+    assert len(done["a"]) == 2 and done["b"] == dead - done["a"]  # not locked away from b
+    assert set(_by_worker(shared.holders())) == {"a", "b"}
+    rows = shared.database.handle.execute_sql("SELECT id FROM worker ORDER BY id").fetchall()
+    assert [row[0] for row in rows] == ["a", "b", "c"]  # c still named by a lease in a's round
+    a.renew()  # no lease names c now: forgotten
+    rows = shared.database.handle.execute_sql("SELECT id FROM worker ORDER BY id").fetchall()
+    assert [row[0] for row in rows] == ["a", "b"]
+
+
+def test_a_round_tells_when_the_first_other_worker_runs_out_and_a_check_sees_that_it_did(
+    shared: Shared,
+) -> None:
+    shared.add(4)
+    a, b, c = shared.worker("a"), shared.worker("b"), shared.worker("c")
+    alone = a.renew()
+    assert alone.peer_expiry is None and a.check_peers().peer_expiry is None
+    b.renew()
+    shared.clock.advance(3)
+    c.renew()
+    b_expires = shared.clock.now() - timedelta(seconds=3) + VALID
+    shared.clock.advance(1)
+    assert a.renew().peer_expiry == b_expires  # b's runs out before c's
+    shared.clock.advance((b_expires - shared.clock.now()).total_seconds())
+    at_expiry = a.check_peers()  # a lease holds up to its last moment
+    assert (at_expiry.expired, at_expiry.peer_expiry) == (False, b_expires)
+    assert at_expiry.at == shared.clock.now()
+    shared.clock.advance(0.5)
+    ran_out = a.check_peers()
+    assert ran_out.expired and ran_out.peer_expiry == b_expires + timedelta(seconds=3)  # c's
+    after = a.renew()  # forgets b; c is still one of the others
+    assert after.workers == 2 and after.peer_expiry == b_expires + timedelta(seconds=3)
+    assert not a.check_peers().expired
+
+
 def test_a_joining_worker_gets_its_share_as_the_others_release_their_excess(
     shared: Shared,
 ) -> None:
