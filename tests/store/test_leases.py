@@ -17,6 +17,7 @@ from kickwatch.domain.records import StreamerRecord
 from kickwatch.store import Database, Repository, open_database
 from kickwatch.store.leases import (
     DatabaseClock,
+    LeaseRound,
     LeaseStore,
     LeasingUnsupportedError,
     holders,
@@ -76,23 +77,12 @@ def test_two_workers_claiming_at_once_skip_each_others_rows_and_never_share_one(
     second.renew()  # both announced
     handle = shared.database.handle
     handle.execute_sql("UPDATE streamer_lease SET worker_id = NULL")  # every lease free
-    done: dict[str, frozenset[int]] = {}
-
-    def claim_b() -> None:
-        try:
-            done["b"] = second.renew().held
-        finally:
-            shared.database.close()
-
     with handle.atomic():  # the first worker's round, not yet committed: its rows stay locked
-        done["a"] = first.renew().held
-        other = threading.Thread(target=claim_b)
-        other.start()
-        other.join(10)
-        assert not other.is_alive(), "a claim must skip locked rows, not wait for them"
-    assert len(done["a"]) == len(done["b"]) == 20
-    assert done["a"].isdisjoint(done["b"])
-    assert done["a"] | done["b"] == {r.id for r in records}
+        held_a = first.renew().held
+        held_b = renew_on_another_thread(shared, second).held
+    assert len(held_a) == len(held_b) == 20
+    assert held_a.isdisjoint(held_b)
+    assert held_a | held_b == {r.id for r in records}
 
 
 def test_renewed_leases_hold_and_unrenewed_ones_are_taken_over_once_expired(
@@ -132,21 +122,10 @@ def test_a_dead_workers_streamers_are_claimed_while_another_round_taking_them_is
     a.renew()
     b.renew()
     shared.clock.advance(11)  # c's leases expired
-    done: dict[str, frozenset[int]] = {}
-
-    def claim_b() -> None:
-        try:
-            done["b"] = b.renew().claimed
-        finally:
-            shared.database.close()
-
     with shared.database.handle.atomic():  # a's round, not yet committed
-        done["a"] = a.renew().claimed  # two of c's three: a's share is ceil(9 / 2) = 5
-        other = threading.Thread(target=claim_b)
-        other.start()
-        other.join(10)
-        assert not other.is_alive()
-    assert len(done["a"]) == 2 and done["b"] == dead - done["a"]  # not locked away from b
+        by_a = a.renew().claimed  # two of c's three: a's share is ceil(9 / 2) = 5
+        by_b = renew_on_another_thread(shared, b).claimed
+    assert len(by_a) == 2 and by_b == dead - by_a  # not locked away from b
     assert set(_by_worker(shared.holders())) == {"a", "b"}
     rows = shared.database.handle.execute_sql("SELECT id FROM worker ORDER BY id").fetchall()
     assert [row[0] for row in rows] == ["a", "b", "c"]  # c still named by a lease in a's round
@@ -294,6 +273,24 @@ def test_sqlite_has_the_tables_but_no_leases_one_process_watches_everything(
             overview(database, ManualClock())
     finally:
         database.close()
+
+
+def renew_on_another_thread(shared: Shared, worker: LeaseStore) -> LeaseRound:
+    """`worker`'s round on a thread of its own, as another process would run it; it must not
+    wait for the rows the calling thread's open transaction holds."""
+    done: list[LeaseRound] = []
+
+    def run() -> None:
+        try:
+            done.append(worker.renew())
+        finally:
+            shared.database.close()
+
+    other = threading.Thread(target=run)
+    other.start()
+    other.join(10)
+    assert not other.is_alive(), "a claim must skip locked rows, not wait for them"
+    return done[0]
 
 
 def _by_worker(held: dict[int, str]) -> dict[str, set[int]]:
