@@ -116,7 +116,7 @@ class LeaseRound:
     workers: int  # live workers, this one included
     active: int  # active streamers
     share: int  # ceil(active / workers)
-    peer_expiry: datetime | None = None  # the first moment another worker's leases can run out
+    peer_expiry: datetime | None  # the first moment another worker's leases can run out
 
 
 @dataclass(frozen=True, slots=True)

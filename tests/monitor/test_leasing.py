@@ -228,8 +228,12 @@ async def test_the_lease_loop_renews_on_its_interval_and_reports_what_it_gains(
 class RecordingStore(LeaseStore):
     """A worker's lease store that notes, by its clock, when it ran a round or looked at peers."""
 
-    rounds: list[float]
-    checks: list[tuple[float, bool]]
+    def __init__(
+        self, database: Database, worker_id: str, valid_for: timedelta, clock: ManualClock
+    ) -> None:
+        super().__init__(database, worker_id, valid_for, clock)
+        self.rounds: list[float] = []
+        self.checks: list[tuple[float, bool]] = []
 
     def renew(self) -> LeaseRound:
         self.rounds.append(self.clock.monotonic())
@@ -278,7 +282,6 @@ async def split_between_keeper_and_peer(
     for i in range(6):
         repository.add_streamer(f"split{i}", i + 1)
     store = RecordingStore(database, "keeper", options.valid_for, clock)
-    store.rounds, store.checks = [], []
     peer = LeaseStore(database, "peer", options.valid_for, clock)
     keeper = LeaseKeeper(store, options, clock, time.sleep)
     await keeper.renew()  # all six
